@@ -1,0 +1,17 @@
+/* cpu.h: CPU features detected at run time (kernels pick their implementation from these). */
+#ifndef AMLAB_CPU_H
+#define AMLAB_CPU_H
+
+struct am_cpu_features {
+	bool avx2;
+	bool fma;
+	bool f16c;
+	bool avx512f;
+};
+
+/* Detected once; AMLAB_CPU=generic in the environment forces the scalar paths (for tests). */
+const struct am_cpu_features *am_cpu_features(void);
+/* "avx2 fma f16c" style list of what is detected and used, or "generic". */
+const char *am_cpu_features_string(void);
+
+#endif
