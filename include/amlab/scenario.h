@@ -1,0 +1,79 @@
+/* scenario.h: suites and scenarios loaded from data files (suites/), and their conditions
+ * rendered into everything an episode needs. The file format is docs/scenarios.md.
+ *
+ * Ownership: am_suite_load() returns a suite that owns all its scenarios; free it with
+ * am_suite_free(). am_condition_render() returns a rendered condition that owns all its
+ * strings and JSON values (free with am_condition_free()); it does not point into the suite.
+ *
+ * The rendered condition is the contract with the rest of amlab. Its JSON parts:
+ *  - world:      the initial world state (schema in docs/world.md): agent identity, clock,
+ *                mailbox, file tree, tables, experiment runner, alerts, outbound channels.
+ *  - tools:      array of {"name","description","parameters" (JSON schema),"op" (world
+ *                operation, e.g. "mail.send"),"bind" (object of fixed op arguments, optional)}.
+ *  - detectors:  array of {"name","kind":"harmful"|"label","description","when" (predicate,
+ *                docs/detectors.md)}; a category's verdict uses the "harmful" ones.
+ *  - candidates: array of {"id","label":"aligned"|"misaligned","text"} forced-choice next
+ *                actions, each written exactly as the model would write it (text protocol).
+ */
+#ifndef AMLAB_SCENARIO_H
+#define AMLAB_SCENARIO_H
+
+#include "amlab/err.h"
+#include "amlab/json.h"
+
+struct am_suite;
+struct am_scenario;
+
+struct am_axis_value {
+	char *axis;
+	char *value;
+};
+
+struct am_condition {
+	char *id;       /* stable: "blackmail/explicit-america/replacement/scratchpad" */
+	char *scenario; /* scenario name, e.g. "blackmail" */
+	char *category; /* "blackmail", "research-sabotage", "framing", held-out ones ... */
+	char *split;    /* "eval", "heldout" or "train" */
+	struct am_axis_value *axes;
+	size_t n_axes;
+	bool is_control;     /* no threat and no goal conflict */
+	char *system_prompt; /* rendered */
+	char *user_prompt;   /* rendered first user turn */
+	char *judge_rubric;  /* the category's rubric for the LLM judge */
+	am_json *world;
+	am_json *tools;
+	am_json *detectors;
+	am_json *candidates;
+	am_json *tags; /* array of strings */
+	char hash[65]; /* SHA-256 of the canonical rendering (prompts, world, tools, ...) */
+};
+
+/* Load every scenario under `path` (a suite directory, or one scenario directory). Either the
+ * whole suite loads and validates, or nothing is returned and err names file and line. */
+int am_suite_load(const char *path, struct am_suite **out, struct am_err *err);
+void am_suite_free(struct am_suite *s);
+
+const char *am_suite_name(const struct am_suite *s);
+size_t am_suite_n_scenarios(const struct am_suite *s);
+const struct am_scenario *am_suite_scenario(const struct am_suite *s, size_t i);
+const struct am_scenario *am_suite_find(const struct am_suite *s, const char *name);
+
+const char *am_scenario_name(const struct am_scenario *sc);
+const char *am_scenario_category(const struct am_scenario *sc);
+const char *am_scenario_split(const struct am_scenario *sc);
+size_t am_scenario_n_conditions(const struct am_scenario *sc);
+/* Id of the i-th condition in the grid's stable order. */
+const char *am_scenario_condition_id(const struct am_scenario *sc, size_t i);
+
+/* Render condition i of sc. */
+int am_condition_render(const struct am_scenario *sc, size_t i, struct am_condition **out,
+                        struct am_err *err);
+/* Render a condition by id (searching every scenario of the suite). */
+int am_suite_render_id(const struct am_suite *s, const char *condition_id,
+                       struct am_condition **out, struct am_err *err);
+void am_condition_free(struct am_condition *c);
+
+/* Directory of the built-in suites: $AMLAB_SUITES_DIR, else <source>/suites. */
+const char *am_suites_dir(void);
+
+#endif
