@@ -1,0 +1,38 @@
+/* tokenizer.h: the tokenizers of GGUF models: byte-level BPE (pre-tokenizer chosen from
+ * tokenizer.ggml.pre) and SentencePiece (llama, gemma), with special tokens and exact
+ * detokenization. Reproduces llama.cpp's token ids (tests: shared/peer-tests/tokenizer).
+ *
+ * Ownership: am_tokenizer_load() copies what it needs out of the GGUF (the GGUF may be closed
+ * afterwards); free with am_tokenizer_free(). Token id arrays returned through `ids` are
+ * allocated with am_malloc and owned by the caller. */
+#ifndef AMLAB_TOKENIZER_H
+#define AMLAB_TOKENIZER_H
+
+#include "amlab/buf.h"
+#include "amlab/err.h"
+
+struct am_gguf;
+struct am_tokenizer;
+
+int am_tokenizer_load(const struct am_gguf *g, struct am_tokenizer **out, struct am_err *err);
+void am_tokenizer_free(struct am_tokenizer *t);
+
+/* Encode UTF-8 text (no BOS/EOS added). With parse_special, special-token strings in the
+ * text become their special tokens; without, they are plain text. */
+int am_tokenizer_encode(const struct am_tokenizer *t, const char *text, size_t len,
+                        bool parse_special, int32_t **ids, size_t *n_ids, struct am_err *err);
+/* Append the bytes of one token / of a sequence to out. Special (control) tokens render as
+ * their text only when render_special is set. */
+int am_tokenizer_decode(const struct am_tokenizer *t, const int32_t *ids, size_t n,
+                        bool render_special, struct am_buf *out, struct am_err *err);
+
+size_t am_tokenizer_n_vocab(const struct am_tokenizer *t);
+int32_t am_tokenizer_bos(const struct am_tokenizer *t); /* -1 if none */
+int32_t am_tokenizer_eos(const struct am_tokenizer *t); /* -1 if none */
+/* True for end-of-generation tokens (eos, eot, <|im_end|>, <end_of_turn>, ...). */
+bool am_tokenizer_is_eog(const struct am_tokenizer *t, int32_t id);
+/* Look up a token by its exact text; -1 if absent. */
+int32_t am_tokenizer_find(const struct am_tokenizer *t, const char *text);
+bool am_tokenizer_add_bos(const struct am_tokenizer *t); /* tokenizer.ggml.add_bos_token */
+
+#endif
