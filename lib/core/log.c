@@ -36,8 +36,16 @@ static void level_from_env(void)
 	level_from_env_done = true;
 	const char *env = getenv("AMLAB_LOG");
 	enum am_log_level lvl;
-	if (env && am_log_level_parse(env, &lvl) == 0)
+	if (!env || !*env)
+		return;
+	if (am_log_level_parse(env, &lvl) == 0) {
 		current_level = lvl;
+		return;
+	}
+	/* A misspelt level must not silently change what the user sees. */
+	fprintf(log_stream ? log_stream : stderr,
+	        "amlab: warn: AMLAB_LOG='%s' is not one of error, warn, info, debug; using %s\n",
+	        env, level_names[current_level]);
 }
 
 void am_log_set_level(enum am_log_level level)
@@ -128,22 +136,21 @@ void am_log(enum am_log_level level, const char *fmt, ...)
 {
 	if (level > am_log_get_level())
 		return;
-	char msg[4096];
+	/* The whole message is formatted before redaction: cutting it to a fixed size first could
+	 * leave the head of a secret at the cut, where no whole secret matches any more. */
+	struct am_buf msg = AM_BUF_INIT, line = AM_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	int fmt_rc = am_buf_vprintf(&msg, NULL, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	size_t len = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
-	struct am_buf line = AM_BUF_INIT;
 	pthread_mutex_lock(&log_lock);
 	FILE *f = log_stream ? log_stream : stderr;
-	if (redact_locked(msg, len, &line) == 0)
+	if (fmt_rc == 0 && redact_locked(msg.data ? msg.data : "", msg.len, &line) == 0)
 		fprintf(f, "amlab: %s: %s\n", level_names[level], line.data ? line.data : "");
-	else /* cannot redact, so print nothing of the message */
+	else /* cannot format or redact, so print nothing of the message */
 		fprintf(f, "amlab: %s: (message dropped: out of memory)\n", level_names[level]);
 	fflush(f);
 	pthread_mutex_unlock(&log_lock);
+	am_buf_free(&msg);
 	am_buf_free(&line);
 }

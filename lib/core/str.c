@@ -65,6 +65,12 @@ int am_parse_double(const char *s, double *out, const char *what, struct am_err 
 	if (!s || !*s || isspace((unsigned char)*s))
 		return am_err_set(err, AM_EINVAL, "%s: expected a number, got '%s'", what,
 		                  s ? s : "");
+	/* Plain decimal notation only: strtod would also take "inf", "nan" and hex floats, which
+	 * no amlab input means. */
+	size_t digits_end = strspn(s, "0123456789+-.eE");
+	if (!only_space(s + digits_end))
+		return am_err_set(err, AM_EINVAL, "%s: expected a decimal number, got '%s'", what,
+		                  s);
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
