@@ -30,9 +30,12 @@ int am_json_parse(const char *text, size_t len, const char *source, am_json **ou
 	if (!v) {
 		if (json_error_code(&je) == json_error_out_of_memory)
 			return am_err_set(err, AM_ENOMEM, "out of memory parsing JSON");
+		/* jansson says only "unable to decode byte"; name the actual problem. */
+		bool utf8 = json_error_code(&je) == json_error_invalid_utf8;
 		return am_err_at(err, AM_EPARSE, source ? source : "<json>",
 		                 je.line > 0 ? je.line : 0, je.column > 0 ? je.column : 0,
-		                 "invalid JSON: %s", je.text);
+		                 "invalid JSON: %s%s", utf8 ? "text is not valid UTF-8: " : "",
+		                 je.text);
 	}
 	*out = v;
 	return 0;
@@ -108,6 +111,8 @@ void am_json_free(am_json *v)
 int am_json_set(am_json *obj, const char *key, am_json *val)
 {
 	if (!json_is_object(obj) || !key || !val)
+		return AM_EINVAL;
+	if (utf8_invalid(key, strlen(key))) /* jansson refuses it too, but as a bare -1 */
 		return AM_EINVAL;
 	/* json_object_set (not _new) takes its own reference: the caller keeps theirs. */
 	return json_object_set(obj, key, val) == 0 ? 0 : AM_ENOMEM;
