@@ -24,5 +24,9 @@ void am_alloc_fail_after(long n, bool sticky);
 long am_alloc_count(void);
 /* True if an injected failure has fired since the last am_alloc_fail_after() call. */
 bool am_alloc_failed(void);
+/* Allocations that returned NULL in this thread so far (injected or real). Code that calls a
+ * library which cannot report out-of-memory distinctly (jansson's parser) compares this before
+ * and after the call, so an allocation failure is never reported as bad input. */
+unsigned long am_alloc_failures(void);
 
 #endif

@@ -5,6 +5,7 @@ static long fail_after = -1; /* allocations left before the injected failure; <0
 static bool fail_sticky;
 static bool fail_fired;
 static long alloc_count;
+static _Thread_local unsigned long failures_in_thread;
 
 void am_alloc_fail_after(long n, bool sticky)
 {
@@ -22,6 +23,18 @@ long am_alloc_count(void)
 bool am_alloc_failed(void)
 {
 	return fail_fired;
+}
+
+unsigned long am_alloc_failures(void)
+{
+	return failures_in_thread;
+}
+
+static void *counted(void *p)
+{
+	if (!p)
+		failures_in_thread++;
+	return p;
 }
 
 /* True when this allocation must fail. */
@@ -43,31 +56,31 @@ static bool inject_failure(void)
 void *am_malloc(size_t size)
 {
 	if (inject_failure())
-		return NULL;
-	return malloc(size ? size : 1);
+		return counted(NULL);
+	return counted(malloc(size ? size : 1));
 }
 
 void *am_calloc(size_t n, size_t size)
 {
 	if (inject_failure())
-		return NULL;
+		return counted(NULL);
 	if (n == 0 || size == 0)
 		n = size = 1;
-	return calloc(n, size);
+	return counted(calloc(n, size));
 }
 
 void *am_realloc(void *p, size_t size)
 {
 	if (inject_failure())
-		return NULL;
-	return realloc(p, size ? size : 1);
+		return counted(NULL);
+	return counted(realloc(p, size ? size : 1));
 }
 
 void *am_reallocarray(void *p, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size) {
 		errno = ENOMEM;
-		return NULL;
+		return counted(NULL);
 	}
 	return am_realloc(p, n * size);
 }

@@ -25,8 +25,16 @@ int am_json_parse(const char *text, size_t len, const char *source, am_json **ou
 {
 	am_json_init();
 	json_error_t je;
+	unsigned long failures_before = am_alloc_failures();
 	/* JSON_ALLOW_NUL keeps embedded NULs inside strings as data instead of a parse error. */
 	am_json *v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	/* jansson 2.14 does not check every allocation: a failed one can drop a character from a
+	 * string and still "succeed", or surface as a syntax error with an empty message. Any
+	 * allocation that failed during the parse therefore fails the parse, as out of memory. */
+	if (am_alloc_failures() != failures_before) {
+		json_decref(v);
+		return am_err_set(err, AM_ENOMEM, "out of memory parsing JSON");
+	}
 	if (!v) {
 		if (json_error_code(&je) == json_error_out_of_memory)
 			return am_err_set(err, AM_ENOMEM, "out of memory parsing JSON");
@@ -100,7 +108,15 @@ am_json *am_json_null_new(void)
 
 am_json *am_json_copy(const am_json *v)
 {
-	return v ? json_deep_copy(v) : NULL;
+	if (!v)
+		return NULL;
+	unsigned long failures_before = am_alloc_failures();
+	am_json *c = json_deep_copy(v);
+	if (am_alloc_failures() != failures_before) { /* never hand out a partial copy */
+		json_decref(c);
+		return NULL;
+	}
+	return c;
 }
 
 void am_json_free(am_json *v)
@@ -265,7 +281,12 @@ static int dump_flags(const am_json *v, size_t flags, struct am_buf *out, struct
 	if (!v)
 		return am_err_set(err, AM_EINVAL, "no JSON value to serialize");
 	size_t before = out->len;
-	if (json_dump_callback(v, dump_cb, out, flags | JSON_ENCODE_ANY) != 0) {
+	unsigned long failures_before = am_alloc_failures();
+	/* jansson 2.14 can lose an allocation failure while dumping (a key comes out cut short),
+	 * so a failure anywhere during the dump fails it: a wrong canonical form is a wrong hash.
+	 */
+	if (json_dump_callback(v, dump_cb, out, flags | JSON_ENCODE_ANY) != 0 ||
+	    am_alloc_failures() != failures_before) {
 		am_buf_truncate(out, before);
 		return am_err_set(err, AM_ENOMEM, "out of memory serializing JSON");
 	}
