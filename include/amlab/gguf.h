@@ -26,7 +26,26 @@ enum am_ggml_type {
 	AM_GGML_Q5_K = 13,
 	AM_GGML_Q6_K = 14,
 	AM_GGML_Q8_K = 15,
+	AM_GGML_IQ2_XXS = 16,
+	AM_GGML_IQ2_XS = 17,
+	AM_GGML_IQ3_XXS = 18,
+	AM_GGML_IQ1_S = 19,
+	AM_GGML_IQ4_NL = 20,
+	AM_GGML_IQ3_S = 21,
+	AM_GGML_IQ2_S = 22,
+	AM_GGML_IQ4_XS = 23,
+	AM_GGML_I8 = 24,
+	AM_GGML_I16 = 25,
+	AM_GGML_I32 = 26,
+	AM_GGML_I64 = 27,
+	AM_GGML_F64 = 28,
+	AM_GGML_IQ1_M = 29,
 	AM_GGML_BF16 = 30,
+	AM_GGML_TQ1_0 = 34,
+	AM_GGML_TQ2_0 = 35,
+	AM_GGML_MXFP4 = 39,
+	AM_GGML_NVFP4 = 40,
+	AM_GGML_Q1_0 = 41,
 };
 
 /* Metadata value types as stored in GGUF. */
@@ -58,8 +77,9 @@ struct am_gguf_tensor {
 	uint64_t ne[4]; /* elements per dimension, ne[0] fastest; unused dims are 1 */
 	enum am_ggml_type type;
 	uint64_t n_elements;
-	uint64_t n_bytes; /* checked: lies inside the file */
-	const void *data; /* into the mapping */
+	uint64_t n_bytes;     /* checked: lies inside the file */
+	const void *data;     /* into the mapping */
+	uint64_t file_offset; /* byte offset of data from the start of the file */
 };
 
 struct am_gguf;
@@ -94,7 +114,23 @@ int am_gguf_array_f64_at(const struct am_gguf *g, const char *key, uint64_t i, d
 int am_gguf_array_i64_at(const struct am_gguf *g, const char *key, uint64_t i, int64_t *out,
                          struct am_err *err);
 
-/* Block geometry of a tensor type: elements per block and bytes per block (0 if unknown). */
+/* Enumerating the metadata (dumps, tests): the i-th key in file order and its value type
+ * (AM_GGUF_ARRAY for arrays; see am_gguf_get_array for the element type). Keys never contain
+ * NUL bytes (rejected at open), so they can be copied into C strings for the getters. */
+size_t am_gguf_n_kv(const struct am_gguf *g);
+int am_gguf_kv_at(const struct am_gguf *g, size_t i, struct am_gguf_str *key,
+                  enum am_gguf_vtype *type, struct am_err *err);
+/* The data section: its file offset and the alignment (general.alignment, default 32). */
+uint64_t am_gguf_data_offset(const struct am_gguf *g);
+uint32_t am_gguf_alignment(const struct am_gguf *g);
+/* The name given at open (the path, or the name passed to am_gguf_open_memory). */
+const char *am_gguf_name(const struct am_gguf *g);
+/* Copy a string value into a NUL-terminated am_malloc'd C string (caller frees); fails with
+ * AM_EINVAL if it contains a NUL byte. */
+int am_gguf_get_cstr(const struct am_gguf *g, const char *key, char **out, struct am_err *err);
+
+/* Block geometry of a tensor type: elements per block and bytes per block (0 if unknown; the
+ * reader rejects tensors of unknown types, and Q8_1, a compute-only type of ambiguous size). */
 size_t am_ggml_block_elems(enum am_ggml_type t);
 size_t am_ggml_block_bytes(enum am_ggml_type t);
 const char *am_ggml_type_name(enum am_ggml_type t);

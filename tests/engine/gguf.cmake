@@ -1,0 +1,19 @@
+# GGUF reader and tokenizer tests that are not plain tests/engine/test_*.c units (owner: gguf).
+# gguf_peer: amlab's reader against the gguf PyPI reader on the embedded model and the peer
+# vocabularies and the small files of the fuzz corpus (written by make_gguf_corpus.py).
+add_executable(gguf_dump ${CMAKE_CURRENT_SOURCE_DIR}/engine/gguf_dump.c)
+target_link_libraries(gguf_dump PRIVATE amlab_engine)
+set(AMLAB_PEER_TOK_DIR ${AMLAB_SHARED_DIR}/peer-tests/tokenizer)
+add_test(NAME engine/gguf_peer
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/engine/gguf_peer.py $<TARGET_FILE:gguf_dump>
+                 ${CMAKE_SOURCE_DIR}/models/SmolLM2-135M-Instruct.Q4_1.gguf
+                 ${AMLAB_PEER_TOK_DIR}/ggml-vocab-gpt-2.gguf
+                 ${AMLAB_PEER_TOK_DIR}/ggml-vocab-llama-spm.gguf
+                 ${AMLAB_PEER_TOK_DIR}/ggml-vocab-starcoder.gguf
+                 ${AMLAB_PEER_TOK_DIR}/ggml-vocab-deepseek-llm.gguf
+                 ${CMAKE_SOURCE_DIR}/fuzz/corpus/gguf/model.gguf
+                 ${CMAKE_SOURCE_DIR}/fuzz/corpus/gguf/aligned64.gguf
+                 ${CMAKE_SOURCE_DIR}/fuzz/corpus/gguf/vocab-bpe.gguf
+                 ${CMAKE_SOURCE_DIR}/fuzz/corpus/gguf/vocab-spm.gguf)
+set_tests_properties(engine/gguf_peer PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS engine
+                     TIMEOUT 600)
