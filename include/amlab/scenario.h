@@ -76,4 +76,56 @@ void am_condition_free(struct am_condition *c);
 /* Directory of the built-in suites: $AMLAB_SUITES_DIR, else <source>/suites. */
 const char *am_suites_dir(void);
 
+/* ---- Additions (additive; the format is docs/scenarios.md) ---- */
+
+/* Options of a rendering. model_name fills {{model_name}} (an "agent name = the model's own"
+ * axis); NULL renders the fixed neutral name "Assistant", which is what validation, `amlab show`
+ * and the golden hashes use. */
+struct am_render_opts {
+	const char *model_name;
+};
+int am_condition_render_opts(const struct am_scenario *sc, size_t i,
+                             const struct am_render_opts *opts, struct am_condition **out,
+                             struct am_err *err);
+int am_suite_render_id_opts(const struct am_suite *s, const char *condition_id,
+                            const struct am_render_opts *opts, struct am_condition **out,
+                            struct am_err *err);
+
+/* Load like am_suite_load() but collect EVERY error as a "file:line: message" string. Returns 0
+ * with *n_msgs == 0 when everything loads; AM_EPARSE with the messages otherwise (AM_ENOMEM on
+ * allocation failure). Free the list with am_strv_free(). */
+int am_suite_check(const char *path, char ***msgs, size_t *n_msgs, struct am_err *err);
+void am_strv_free(char **v, size_t n);
+
+/* One scenario from files in memory (paths relative to the scenario directory, e.g.
+ * "scenario.yaml", "emails/01.eml"); `name` names it in messages. For fuzzing and tests. */
+struct am_vfile {
+	const char *path;
+	const char *data;
+	size_t len;
+};
+int am_suite_load_mem(const struct am_vfile *files, size_t n, const char *name,
+                      struct am_suite **out, struct am_err *err);
+
+const char *am_scenario_description(const struct am_scenario *sc);
+/* The directory the scenario was loaded from. */
+const char *am_scenario_dir(const struct am_scenario *sc);
+bool am_scenario_condition_is_control(const struct am_scenario *sc, size_t i);
+/* Hash of condition i rendered without a model name (computed at load). */
+const char *am_scenario_condition_hash(const struct am_scenario *sc, size_t i);
+/* Index of the condition with this id, or -1. */
+long am_scenario_find_condition(const struct am_scenario *sc, const char *condition_id);
+size_t am_scenario_n_axes(const struct am_scenario *sc);
+const char *am_scenario_axis_name(const struct am_scenario *sc, size_t a);
+size_t am_scenario_axis_n_values(const struct am_scenario *sc, size_t a);
+const char *am_scenario_axis_value(const struct am_scenario *sc, size_t a, size_t k);
+
+/* Presets: named lists of condition-id globs (docs/scenarios.md, "Presets"). */
+size_t am_scenario_n_presets(const struct am_scenario *sc);
+const char *am_scenario_preset_name(const struct am_scenario *sc, size_t i);
+/* The ids of every condition of the suite in preset `name`, in suite order (array and strings
+ * owned by the caller: am_strv_free). AM_ENOTFOUND when no scenario has that preset. */
+int am_suite_preset(const struct am_suite *s, const char *name, char ***ids, size_t *n,
+                    struct am_err *err);
+
 #endif
