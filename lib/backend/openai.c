@@ -436,6 +436,7 @@ int am_openai_logprob(struct am_model *base, const char *context, const char *co
 	am_json *toks = lp ? am_json_get(lp, "tokens") : NULL;
 	am_json *tlp = lp ? am_json_get(lp, "token_logprobs") : NULL;
 	am_json *off = lp ? am_json_get(lp, "text_offset") : NULL;
+	am_json *counts = lp ? am_json_get(lp, "x_amlab_token_counts") : NULL;
 	if (!json_is_array(tlp) || !json_is_array(off) ||
 	    json_array_size(tlp) != json_array_size(off)) {
 		rc = am_err_set(err, AM_EUNSUPPORTED,
@@ -474,7 +475,9 @@ int am_openai_logprob(struct am_model *base, const char *context, const char *co
 			goto out;
 		}
 		sum += json_number_value(v);
-		count++;
+		/* amlab serve's segments carry the model's own token counts. */
+		am_json *cnt = json_is_array(counts) ? json_array_get(counts, i) : NULL;
+		count += json_is_integer(cnt) ? (long)json_integer_value(cnt) : 1;
 	}
 	(void)toks;
 	if (count == 0) {

@@ -50,7 +50,7 @@ struct fs_conn {
 	int fd;
 };
 
-static void fs_send_all(int fd, const char *p, size_t n)
+static inline void fs_send_all(int fd, const char *p, size_t n)
 {
 	while (n) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
@@ -61,8 +61,8 @@ static void fs_send_all(int fd, const char *p, size_t n)
 	}
 }
 
-static void fs_respond(int fd, int status, const char *ctype, const char *extra_headers,
-                       const char *body, bool keep)
+static inline void fs_respond(int fd, int status, const char *ctype, const char *extra_headers,
+                              const char *body, bool keep)
 {
 	char head[1024];
 	int n = snprintf(head, sizeof(head),
@@ -73,7 +73,7 @@ static void fs_respond(int fd, int status, const char *ctype, const char *extra_
 	fs_send_all(fd, body, strlen(body));
 }
 
-static long fs_field(const char *body, const char *key, long dflt)
+static inline long fs_field(const char *body, const char *key, long dflt)
 {
 	const char *p = strstr(body, key);
 	if (!p)
@@ -82,7 +82,7 @@ static long fs_field(const char *body, const char *key, long dflt)
 }
 
 /* OpenAI-shaped answers. */
-static void fs_openai_ok(int fd, long id, const char *fault, bool keep)
+static inline void fs_openai_ok(int fd, long id, const char *fault, bool keep)
 {
 	char body[4096];
 	if (strcmp(fault, "tools") == 0)
@@ -114,7 +114,7 @@ static void fs_openai_ok(int fd, long id, const char *fault, bool keep)
 	fs_respond(fd, 200, "application/json", NULL, body, keep);
 }
 
-static void fs_anthropic_ok(int fd, long id, const char *fault, bool keep)
+static inline void fs_anthropic_ok(int fd, long id, const char *fault, bool keep)
 {
 	char body[4096];
 	if (strcmp(fault, "tools") == 0)
@@ -140,7 +140,7 @@ static void fs_anthropic_ok(int fd, long id, const char *fault, bool keep)
 
 /* /v1/completions with echo: tokens are the prompt split before each space; logprob of token i
  * is -(i+1)/4 (token 0: null, as OpenAI does). */
-static void fs_completions(int fd, const char *body, bool keep)
+static inline void fs_completions(int fd, const char *body, bool keep)
 {
 	const char *p = strstr(body, "\"prompt\":\"");
 	char out[16384], toks[4096] = "", lps[4096] = "", offs[4096] = "";
@@ -174,8 +174,8 @@ static void fs_completions(int fd, const char *body, bool keep)
 	fs_respond(fd, 200, "application/json", NULL, out, keep);
 }
 
-static void fs_handle(struct fault_server *s, int fd, const char *path, const char *headers,
-                      const char *body, bool *keep)
+static inline void fs_handle(struct fault_server *s, int fd, const char *path, const char *headers,
+                             const char *body, bool *keep)
 {
 	long id = fs_field(body, "ID=", -1);
 	char fault[32] = "none";
@@ -325,7 +325,7 @@ static void fs_handle(struct fault_server *s, int fd, const char *path, const ch
 	}
 }
 
-static void *fs_conn_main(void *arg)
+static inline void *fs_conn_main(void *arg)
 {
 	struct fs_conn *c = arg;
 	struct fault_server *s = c->s;
@@ -385,7 +385,7 @@ done:
 	return NULL;
 }
 
-static void *fs_accept_main(void *arg)
+static inline void *fs_accept_main(void *arg)
 {
 	struct fault_server *s = arg;
 	while (!atomic_load(&s->stop)) {
@@ -420,7 +420,7 @@ static void *fs_accept_main(void *arg)
 	return NULL;
 }
 
-static int fs_start(struct fault_server *s)
+static inline int fs_start(struct fault_server *s)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
@@ -441,7 +441,7 @@ static int fs_start(struct fault_server *s)
 	return pthread_create(&s->thread, NULL, fs_accept_main, s) == 0 ? 0 : -1;
 }
 
-static void fs_stop(struct fault_server *s)
+static inline void fs_stop(struct fault_server *s)
 {
 	atomic_store(&s->stop, true);
 	pthread_join(s->thread, NULL);
@@ -451,7 +451,7 @@ static void fs_stop(struct fault_server *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
-static void fs_url(const struct fault_server *s, char *out, size_t n)
+static inline void fs_url(const struct fault_server *s, char *out, size_t n)
 {
 	snprintf(out, n, "http://127.0.0.1:%d/v1", s->port);
 }

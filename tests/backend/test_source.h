@@ -18,7 +18,7 @@ struct test_source {
 	size_t peak_in_hand;
 };
 
-static void ts_init(struct test_source *s, size_t n)
+static inline void ts_init(struct test_source *s, size_t n)
 {
 	memset(s, 0, sizeof(*s));
 	s->n = n;
@@ -36,13 +36,13 @@ static void ts_init(struct test_source *s, size_t n)
 	}
 }
 
-static void ts_set_text(struct test_source *s, size_t i, const char *text)
+static inline void ts_set_text(struct test_source *s, size_t i, const char *text)
 {
 	am_free(s->msgs[i].content);
 	s->msgs[i].content = am_strdup(text);
 }
 
-static void ts_free(struct test_source *s)
+static inline void ts_free(struct test_source *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		am_chat_message_free(&s->msgs[i]);
@@ -54,7 +54,8 @@ static void ts_free(struct test_source *s)
 	am_free(s->answered);
 }
 
-static int ts_next(void *ctx, const struct am_chat_request **req, void **tag, struct am_err *err)
+static inline int ts_next(void *ctx, const struct am_chat_request **req, void **tag,
+                          struct am_err *err)
 {
 	(void)err;
 	struct test_source *s = ctx;
@@ -69,7 +70,7 @@ static int ts_next(void *ctx, const struct am_chat_request **req, void **tag, st
 	return 0;
 }
 
-static void ts_done(void *ctx, void *tag, struct am_chat_reply *reply)
+static inline void ts_done(void *ctx, void *tag, struct am_chat_reply *reply)
 {
 	struct test_source *s = ctx;
 	size_t i = (size_t)(uintptr_t)tag;
@@ -86,13 +87,13 @@ static void ts_done(void *ctx, void *tag, struct am_chat_reply *reply)
 	memset(reply, 0, sizeof(*reply));
 }
 
-static bool ts_finished(void *ctx)
+static inline bool ts_finished(void *ctx)
 {
 	struct test_source *s = ctx;
 	return s->next_i == s->n;
 }
 
-static struct am_request_source ts_source(struct test_source *s)
+static inline struct am_request_source ts_source(struct test_source *s)
 {
 	struct am_request_source src = {s, ts_next, ts_done, ts_finished};
 	return src;

@@ -1,0 +1,31 @@
+/* serve.h: an OpenAI-compatible HTTP server (libmicrohttpd) over ANY struct am_model: the local
+ * engine for `amlab serve`, or a replay / test model. Endpoints: GET /v1/models,
+ * POST /v1/chat/completions (tools, n, seed, logprobs, stream), POST /v1/completions (prompt
+ * scoring with echo + logprobs). See docs/backends.md.
+ *
+ * Ownership: the server borrows the model (it must outlive am_serve_stop) and serialises calls
+ * to it: concurrent clients queue. am_serve_stop() releases the server. */
+#ifndef AMLAB_SERVE_H
+#define AMLAB_SERVE_H
+
+#include "amlab/model.h"
+
+struct am_server;
+
+struct am_serve_options {
+	const char *host;       /* address to bind; NULL: "127.0.0.1" (loopback only) */
+	int port;               /* 0: any free port (see am_serve_port) */
+	const char *model_name; /* the name /v1/models lists; NULL: the model's id */
+	size_t max_body_bytes;  /* larger request bodies get 413; 0: 8 MiB */
+	int max_connections;    /* 0: 64 */
+	int max_n;              /* most choices per request ("n"); 0: 16 */
+};
+
+int am_serve_start(struct am_model *m, const struct am_serve_options *opts, struct am_server **out,
+                   struct am_err *err);
+int am_serve_port(const struct am_server *s);
+/* Requests answered so far (any status). */
+long am_serve_requests(const struct am_server *s);
+void am_serve_stop(struct am_server *s); /* NULL-safe */
+
+#endif
