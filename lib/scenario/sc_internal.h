@@ -30,7 +30,8 @@ struct sc_diag_item {
 struct sc_diag {
 	struct sc_diag_item *items;
 	size_t n, cap;
-	size_t dropped;      /* errors beyond SC_MAX_DIAGS, or duplicates suppressed */
+	size_t dropped;      /* errors beyond SC_MAX_DIAGS */
+	size_t repeats;      /* the same error again in another condition (not reported) */
 	bool oom;            /* an allocation failed: the load must fail with AM_ENOMEM */
 	const char *context; /* appended as " (in condition X)" when set */
 };

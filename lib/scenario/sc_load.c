@@ -1138,16 +1138,17 @@ static void load_tools(struct ld *l)
 			if (strcmp(sc->tools[k].name, name) == 0)
 				err_at(l, e, "tool '%s' is defined twice", name);
 		const char *const *args = sc_op_args(op);
+		struct sc_tool *tl = &sc->tools[sc->ntools++];
+		tl->line = e->line;
+		if (!(tl->name = dup_or_oom(l, name)) || !(tl->op = dup_or_oom(l, op)))
+			return;
 		if (!args) {
+			/* kept by name so that references to it do not cascade into more errors */
 			err_at(l, sc_ymap_get(e, "op"),
 			       "tool '%s': unknown op '%s' (see the operations in docs/world.md)",
 			       name, op);
 			continue;
 		}
-		struct sc_tool *tl = &sc->tools[sc->ntools++];
-		tl->line = e->line;
-		if (!(tl->name = dup_or_oom(l, name)) || !(tl->op = dup_or_oom(l, op)))
-			return;
 		tl->desc = tmpl_of_scalar(l, desc);
 		struct ynode *p = sc_ymap_get(e, "parameters");
 		char what[200];
@@ -1653,8 +1654,9 @@ static void render_all(struct ld *l)
 		if (l->d->oom)
 			return;
 	}
-	if (l->d->n)
-		return;
+	for (size_t i = 0; i < sc->ncond; i++)
+		if (!sc->cond_hash[i][0])
+			return; /* some condition failed to render */
 	size_t *idx = am_calloc(sc->ncond, sizeof(size_t));
 	if (!idx) {
 		oom(l);
@@ -1666,10 +1668,24 @@ static void render_all(struct ld *l)
 	for (size_t i = 1; i < sc->ncond; i++)
 		if (strcmp(sc->cond_hash[idx[i]], sc->cond_hash[idx[i - 1]]) == 0) {
 			size_t a = AM_MIN(idx[i], idx[i - 1]), b = AM_MAX(idx[i], idx[i - 1]);
-			err_at(l, sc_ymap_get(sc->root, "axes"),
-			       "conditions '%s' and '%s' render identically (an axis value changes "
-			       "nothing)",
-			       sc->cond_ids[a], sc->cond_ids[b]);
+			size_t na = sc->naxes ? sc->naxes : 1, diff = 0, which = 0;
+			for (size_t x = 0; x < sc->naxes; x++)
+				if (sc->cond_vals[a * na + x] != sc->cond_vals[b * na + x]) {
+					diff++;
+					which = x;
+				}
+			if (diff == 1)
+				sc_diag_add(
+				    l->d, l->mf, sc->axes[which].line,
+				    "axis '%s': conditions '%s' and '%s' render identically (the "
+				    "values %s and %s change nothing)",
+				    sc->axes[which].name, sc->cond_ids[a], sc->cond_ids[b],
+				    sc->axes[which].values[sc->cond_vals[a * na + which]],
+				    sc->axes[which].values[sc->cond_vals[b * na + which]]);
+			else
+				err_at(l, sc_ymap_get(sc->root, "axes"),
+				       "conditions '%s' and '%s' render identically",
+				       sc->cond_ids[a], sc->cond_ids[b]);
 		}
 	am_free(idx);
 }
@@ -1996,7 +2012,7 @@ struct am_scenario *sc_scenario_load(struct sc_vfs *v, const char *dir, struct s
 	if (d->n || d->oom)
 		goto fail;
 	load_presets(&l);
-	if (d->n || d->oom)
+	if (d->oom)
 		goto fail;
 	render_all(&l);
 	if (d->n || d->oom)

@@ -141,11 +141,15 @@ static int add_scenario(struct am_suite *s, struct am_scenario *sc, struct sc_di
 	return 0;
 }
 
-static struct am_suite *load_suite(const char *path, struct sc_diag *d)
+static struct am_suite *load_suite(const char *path_in, struct sc_diag *d)
 {
 	struct am_suite *s = am_calloc(1, sizeof(*s));
 	struct strv dirs = {0};
-	if (!s || !(s->name = base_name(path))) {
+	size_t plen = strlen(path_in);
+	while (plen > 1 && path_in[plen - 1] == '/')
+		plen--;
+	char *path = am_strndup(path_in, plen);
+	if (!s || !path || !(s->name = base_name(path))) {
 		d->oom = true;
 		goto fail;
 	}
@@ -180,10 +184,12 @@ static struct am_suite *load_suite(const char *path, struct sc_diag *d)
 	if (d->oom || d->n)
 		goto fail;
 	am_strv_free(dirs.v, dirs.n);
+	am_free(path);
 	return s;
 fail:
 	am_strv_free(dirs.v, dirs.n);
 	am_suite_free(s);
+	am_free(path);
 	return NULL;
 }
 

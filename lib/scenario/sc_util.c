@@ -21,7 +21,7 @@ void sc_diag_add(struct sc_diag *d, const char *file, int line, const char *fmt,
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->items[i].line == line && am_streq(d->items[i].file, file ? file : "") &&
 		    am_starts_with(d->items[i].msg, msg)) {
-			d->dropped++;
+			d->repeats++;
 			return;
 		}
 	}
