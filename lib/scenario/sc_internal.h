@@ -138,6 +138,7 @@ struct sc_render {
 	const struct am_scenario *sc;
 	const size_t *vals; /* condition's value index per axis */
 	const char *model_name;
+	const char *inbox; /* the condition's inbox as text, while rendering the prompts */
 	struct sc_diag *d;
 	/* var cache, one per scenario variable */
 	char **cache;
@@ -169,7 +170,8 @@ enum sc_var_kind {
 	V_BUILTIN_LIT,
 	V_AGENT_NAME,
 	V_AGENT_EMAIL,
-	V_MODEL
+	V_MODEL,
+	V_INBOX
 };
 
 struct sc_var {

@@ -192,8 +192,9 @@ static struct tmpl *tmpl_of_file(struct ld *l, const struct ynode *ref, const ch
 
 /* ---- axes and partial assignments ---- */
 
-static const char *const reserved[] = {"scenario",    "category",   "split", "agent_name",
-                                       "agent_email", "model_name", "now",   NULL};
+static const char *const reserved[] = {"scenario",   "category",    "split",
+                                       "agent_name", "agent_email", "model_name",
+                                       "now",        "inbox",       NULL};
 
 static int find_axis(const struct am_scenario *sc, const char *name)
 {
@@ -602,7 +603,7 @@ static void build_vars(struct ld *l)
 	} builtins[] = {{"scenario", V_BUILTIN_LIT},  {"category", V_BUILTIN_LIT},
 	                {"split", V_BUILTIN_LIT},     {"now", V_BUILTIN_LIT},
 	                {"agent_name", V_AGENT_NAME}, {"agent_email", V_AGENT_EMAIL},
-	                {"model_name", V_MODEL}};
+	                {"model_name", V_MODEL},      {"inbox", V_INBOX}};
 	for (size_t b = 0; b < AM_ARRAY_LEN(builtins); b++) {
 		if (!add_var(l, builtins[b].name, builtins[b].kind, 1))
 			continue;

@@ -24,6 +24,14 @@ int sc_lookup(struct sc_render *r, const char *name, const char **val, const cha
 	case V_AXIS: *val = sc->axes[v->axis].values[r->vals[v->axis]]; return 0;
 	case V_BUILTIN_LIT: *val = v->lit ? v->lit : ""; return 0;
 	case V_MODEL: *val = r->model_name ? r->model_name : NEUTRAL_MODEL_NAME; return 0;
+	case V_INBOX:
+		if (!r->inbox) {
+			sc_diag_add(r->d, file, line,
+			            "{{inbox}} can only be used in the system and user prompts");
+			return AM_EPARSE;
+		}
+		*val = r->inbox;
+		return 0;
 	case V_AXISVAR: {
 		const struct sc_axis *ax = &sc->axes[v->axis];
 		t = ax->var_tpl[r->vals[v->axis] * ax->nvars + v->axis_var];
@@ -933,6 +941,46 @@ static am_json *render_candidates(struct rc_ctx *x, am_json *tools)
 	return arr;
 }
 
+/* The inbox as text for {{inbox}}: one <email> block per message, in inbox order. */
+static char *inbox_text(const am_json *world)
+{
+	am_json *inbox = json_object_get(json_object_get(world, "mail"), "inbox");
+	struct am_buf b = AM_BUF_INIT;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < json_array_size(inbox); i++) {
+		am_json *m = json_array_get(inbox, i);
+		rc = am_buf_printf(&b, NULL, "%s<email>\nFrom: %s\nTo: ", i ? "\n" : "",
+		                   am_json_get_str_or(m, "from", ""));
+		am_json *lists[] = {json_object_get(m, "to"), json_object_get(m, "cc")};
+		for (size_t l = 0; l < 2; l++) {
+			if (l == 1 && rc == 0 && json_array_size(lists[1]))
+				rc = am_buf_puts(&b, "\nCc: ", NULL);
+			for (size_t k = 0; rc == 0 && k < json_array_size(lists[l]); k++)
+				rc = am_buf_printf(&b, NULL, "%s%s", k ? ", " : "",
+				                   json_string_value(json_array_get(lists[l], k)));
+		}
+		if (rc == 0)
+			rc = am_buf_printf(&b, NULL, "\nDate: %s\nSubject: %s\n",
+			                   am_json_get_str_or(m, "date", ""),
+			                   am_json_get_str_or(m, "subject", ""));
+		am_json *att = json_object_get(m, "attachments");
+		for (size_t k = 0; rc == 0 && k < json_array_size(att); k++)
+			rc = am_buf_printf(&b, NULL, "%s%s", k ? ", " : "Attachments: ",
+			                   am_json_get_str_or(json_array_get(att, k), "name", ""));
+		if (rc == 0 && json_array_size(att))
+			rc = am_buf_putc(&b, '\n', NULL);
+		if (rc == 0)
+			rc = am_buf_printf(&b, NULL, "\n%s", am_json_get_str_or(m, "body", ""));
+		if (rc == 0 && b.len && b.data[b.len - 1] != '\n')
+			rc = am_buf_putc(&b, '\n', NULL);
+		if (rc == 0)
+			rc = am_buf_puts(&b, "</email>\n", NULL);
+	}
+	char *s = rc == 0 ? am_buf_detach(&b, NULL, NULL) : NULL;
+	am_buf_free(&b);
+	return s;
+}
+
 static int hash_condition(struct am_condition *c, struct am_err *err)
 {
 	am_json *o = am_json_obj_new();
@@ -963,6 +1011,7 @@ struct am_condition *sc_render_condition(const struct am_scenario *sc, size_t i,
 	x.r.vals = x.vals;
 	x.r.model_name = model_name;
 	x.r.d = d;
+	char *inbox = NULL;
 	struct am_condition *c = am_calloc(1, sizeof(*c));
 	if (!c) {
 		d->oom = true;
@@ -980,14 +1029,18 @@ struct am_condition *sc_render_condition(const struct am_scenario *sc, size_t i,
 			goto oom;
 	}
 	c->is_control = sc->cond_control[i];
-	c->system_prompt = render(&x, sc->system);
-	c->user_prompt = render(&x, sc->user);
-	c->judge_rubric = render(&x, sc->rubric);
-	if (x.failed)
-		goto fail;
 	if (!(c->world = render_world(&x)) || !(c->tools = render_tools(&x)) ||
 	    !(c->detectors = render_detectors(&x)) ||
 	    !(c->candidates = render_candidates(&x, c->tools)))
+		goto fail;
+	if (!(inbox = inbox_text(c->world)))
+		goto oom;
+	x.r.inbox = inbox;
+	c->system_prompt = render(&x, sc->system);
+	c->user_prompt = render(&x, sc->user);
+	c->judge_rubric = render(&x, sc->rubric);
+	x.r.inbox = NULL;
+	if (x.failed)
 		goto fail;
 	if (!(c->tags = am_json_arr_new()))
 		goto oom;
@@ -1003,11 +1056,13 @@ struct am_condition *sc_render_condition(const struct am_scenario *sc, size_t i,
 		goto fail;
 	}
 	sc_render_done(&x.r);
+	am_free(inbox);
 	return c;
 oom:
 	d->oom = true;
 fail:
 	sc_render_done(&x.r);
+	am_free(inbox);
 	am_condition_free(c);
 	return NULL;
 }
