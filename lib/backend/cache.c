@@ -14,6 +14,7 @@ struct am_cache {
 	sqlite3_stmt *put;
 	sqlite3_stmt *touch;
 	enum am_cache_mode mode;
+	bool in_txn; /* writes are batched into one transaction until am_cache_flush */
 	char *path;
 	long hits, misses;
 };
@@ -38,10 +39,36 @@ static int db_fail(struct am_cache *c, int code, const char *what, struct am_err
 	                 c->db ? sqlite3_errmsg(c->db) : "cannot open");
 }
 
+static int begin_writes(struct am_cache *c, struct am_err *err)
+{
+	if (c->in_txn)
+		return 0;
+	if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(c, AM_EIO, "begin", err);
+	c->in_txn = true;
+	return 0;
+}
+
+int am_cache_flush(struct am_cache *c, struct am_err *err)
+{
+	if (!c || !c->in_txn)
+		return 0;
+	c->in_txn = false;
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = db_fail(c, AM_EIO, "commit", err);
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	return 0;
+}
+
 void am_cache_close(struct am_cache *c)
 {
 	if (!c)
 		return;
+	struct am_err err = {0};
+	if (am_cache_flush(c, &err) < 0)
+		am_log_warn("%s", err.msg);
 	sqlite3_finalize(c->get);
 	sqlite3_finalize(c->put);
 	sqlite3_finalize(c->touch);
@@ -75,6 +102,9 @@ int am_cache_open(const char *db_path, enum am_cache_mode mode, struct am_cache 
 	sqlite3_busy_timeout(c->db, 10000);
 	if (mode == AM_CACHE_ON) {
 		const char *ddl = "PRAGMA journal_mode=WAL;"
+		                  /* A cache row lost to a power cut is only a re-request; no fsync
+		                   * per commit. */
+		                  "PRAGMA synchronous=NORMAL;"
 		                  "CREATE TABLE IF NOT EXISTS http_cache("
 		                  " key TEXT PRIMARY KEY,"
 		                  " model TEXT NOT NULL,"
@@ -165,7 +195,7 @@ out:
 	sqlite3_reset(c->get);
 	sqlite3_clear_bindings(c->get);
 	am_json_free(j);
-	if (*found && c->touch) {
+	if (*found && c->touch && begin_writes(c, NULL) == 0) {
 		sqlite3_bind_text(c->touch, 1, key, -1, SQLITE_STATIC);
 		(void)sqlite3_step(c->touch);
 		sqlite3_reset(c->touch);
@@ -182,7 +212,7 @@ int am_cache_put(struct am_cache *c, const char *key, const char *model_id,
 	struct am_buf text = AM_BUF_INIT;
 	int rc;
 	if ((rc = am_chat_reply_to_json(reply, &j, err)) < 0 ||
-	    (rc = am_json_dump(j, true, &text, err)) < 0)
+	    (rc = am_json_dump(j, true, &text, err)) < 0 || (rc = begin_writes(c, err)) < 0)
 		goto out;
 	sqlite3_bind_text(c->put, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(c->put, 2, model_id, -1, SQLITE_STATIC);

@@ -789,6 +789,11 @@ static int http_loop(struct http_model *m, struct am_request_source *src, struct
 			timeout_ms = (int)curl_ms;
 		if (progress && active == 0)
 			continue;
+		if (m->cfg.cache && timeout_ms > 0) {
+			struct am_err cerr = {0};
+			if (am_cache_flush(m->cfg.cache, &cerr) < 0)
+				am_log_warn("response cache: %s", cerr.msg);
+		}
 		mc = curl_multi_poll(m->multi, NULL, 0, timeout_ms, NULL);
 		if (mc != CURLM_OK) {
 			rc = am_err_set(err, AM_ENET, "curl_multi_poll: %s",
@@ -797,6 +802,11 @@ static int http_loop(struct http_model *m, struct am_request_source *src, struct
 		}
 	}
 out:
+	if (m->cfg.cache) {
+		struct am_err cerr = {0};
+		if (am_cache_flush(m->cfg.cache, &cerr) < 0)
+			am_log_warn("response cache: %s", cerr.msg);
+	}
 	if (rc < 0) {
 		/* The run stops; every request still held is answered so the source can free it. */
 		struct outcome o = {.v = V_FAIL, .kind = "internal"};
