@@ -22,9 +22,23 @@ void am_tokenizer_free(struct am_tokenizer *t);
 int am_tokenizer_encode(const struct am_tokenizer *t, const char *text, size_t len,
                         bool parse_special, int32_t **ids, size_t *n_ids, struct am_err *err);
 /* Append the bytes of one token / of a sequence to out. Special (control) tokens render as
- * their text only when render_special is set. */
+ * their text only when render_special is set. Pure concatenation of the tokens' pieces, so it
+ * suits streaming: decoding ids one at a time gives the same bytes as decoding them together. */
 int am_tokenizer_decode(const struct am_tokenizer *t, const int32_t *ids, size_t n,
                         bool render_special, struct am_buf *out, struct am_err *err);
+/* The inverse of am_tokenizer_encode: like decode, but drops the one space that SentencePiece
+ * vocabularies with add_space_prefix put in front of the text, so
+ * detokenize(encode(text)) == text (for byte-level BPE, for every byte string; for SentencePiece
+ * with byte fallback, for every text without special-token strings). */
+int am_tokenizer_detokenize(const struct am_tokenizer *t, const int32_t *ids, size_t n,
+                            bool render_special, struct am_buf *out, struct am_err *err);
+/* The decoded bytes of one token (pointer into the tokenizer, valid until it is freed; not
+ * NUL-terminated). Control and unknown tokens give 0 bytes unless render_special. */
+int am_tokenizer_piece(const struct am_tokenizer *t, int32_t id, bool render_special,
+                       const char **bytes, size_t *len, struct am_err *err);
+/* The token's text as stored in the vocabulary (e.g. "\xc4\xa0the", "<0x0A>", "<|im_end|>"). */
+int am_tokenizer_text(const struct am_tokenizer *t, int32_t id, const char **text, size_t *len,
+                      struct am_err *err);
 
 size_t am_tokenizer_n_vocab(const struct am_tokenizer *t);
 int32_t am_tokenizer_bos(const struct am_tokenizer *t); /* -1 if none */
@@ -34,5 +48,14 @@ bool am_tokenizer_is_eog(const struct am_tokenizer *t, int32_t id);
 /* Look up a token by its exact text; -1 if absent. */
 int32_t am_tokenizer_find(const struct am_tokenizer *t, const char *text);
 bool am_tokenizer_add_bos(const struct am_tokenizer *t); /* tokenizer.ggml.add_bos_token */
+bool am_tokenizer_add_eos(const struct am_tokenizer *t); /* tokenizer.ggml.add_eos_token */
+/* Control or unknown tokens (what render_special hides). */
+bool am_tokenizer_is_special(const struct am_tokenizer *t, int32_t id);
+/* "spm" for SentencePiece vocabularies, else the pre-tokenizer in use (e.g. "smollm" selects
+ * "starcoder"'s rules and reports "starcoder"). */
+const char *am_tokenizer_pre_name(const struct am_tokenizer *t);
+
+/* The chat template is read from the GGUF directly:
+ * am_gguf_get_str(g, "tokenizer.chat_template", &s, err). */
 
 #endif
