@@ -151,9 +151,27 @@ int am_replay_parse(const char *text, size_t len, const char *source, am_json **
 			size_t n = e - i;
 			am_trim(&p, &n);
 			if (n) {
-				am_json *v = NULL;
+				/* wrapped in [ ] because the JSON reader takes only arrays and
+				 * objects at the top, and a line may be a bare string */
+				am_json *wrap = NULL, *v = NULL;
 				struct am_err perr = {0};
-				rc = am_json_parse(p, n, source, &v, &perr);
+				struct am_buf lb = AM_BUF_INIT;
+				rc = am_buf_putc(&lb, '[', NULL);
+				if (rc == 0)
+					rc = am_buf_append(&lb, p, n, NULL);
+				if (rc == 0)
+					rc = am_buf_putc(&lb, ']', NULL);
+				if (rc == 0)
+					rc = am_json_parse(lb.data, lb.len, source, &wrap, &perr);
+				am_buf_free(&lb);
+				if (rc == 0 && json_array_size(wrap) != 1)
+					rc = am_err_at(&perr, AM_EPARSE, source, line, 0,
+					               "one JSON value per line");
+				if (rc == 0)
+					v = am_json_copy(json_array_get(wrap, 0));
+				am_json_free(wrap);
+				if (rc == 0 && !v)
+					rc = AM_ENOMEM;
 				if (rc == AM_ENOMEM)
 					rc = am_err_set(err, rc, "out of memory");
 				else if (rc < 0)
