@@ -24,3 +24,12 @@ add_test(NAME engine/tokenizer_cli_peer
                  $<TARGET_FILE:amlab> ${AMLAB_PEER_TOK_DIR} gpt-2 llama-spm starcoder deepseek-llm)
 set_tests_properties(engine/tokenizer_cli_peer PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}"
                      LABELS engine TIMEOUT 600)
+
+# Every pre-tokenizer against the regular expressions it implements, run by Python's `regex`.
+add_executable(pretok_dump ${CMAKE_CURRENT_SOURCE_DIR}/engine/pretok_dump.c)
+target_link_libraries(pretok_dump PRIVATE amlab_engine)
+add_test(NAME engine/pretok_peer
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/engine/pretok_peer.py
+                 $<TARGET_FILE:pretok_dump> ${AMLAB_PEER_TOK_DIR})
+set_tests_properties(engine/pretok_peer PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS engine
+                     TIMEOUT 600)
