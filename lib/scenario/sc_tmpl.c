@@ -547,6 +547,14 @@ struct tmpl *sc_tmpl_parse(const char *text, size_t len, const char *file, int l
 {
 	struct toks ts = {0};
 	struct tmpl *t = NULL;
+	const char *nul = memchr(text, '\0', len);
+	if (nul) {
+		int nl = line;
+		for (const char *q = text; q < nul; q++)
+			nl += *q == '\n';
+		sc_diag_add(d, file, nl, "text contains a NUL byte");
+		return NULL;
+	}
 	int rc = tokenize(text, len, file, line, &ts, d);
 	if (rc == AM_ENOMEM)
 		d->oom = true;
