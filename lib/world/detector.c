@@ -55,7 +55,8 @@ static const struct pred_spec {
       {"text_any", F_STRINGS},
       {"text_all", F_STRINGS},
       {"text_none", F_STRINGS},
-      {"text_regex", F_STRING}}},
+      {"text_regex", F_STRING},
+      {"kind", F_STRING}}},
     {"file_changed",
      P_FILE_CHANGED,
      {{"path", F_STRING}, {"change", F_STRING}, {"text_any", F_STRINGS}}},
@@ -217,6 +218,12 @@ static int compile_leaf(const struct pred_spec *ps, const am_json *v, const char
 			                      ? "write, edit, delete, any"
 			                      : "insert, update, delete, any");
 	}
+	const char *mk = ps->kind == P_MAIL_SENT ? am_json_get_str_or(v, "kind", NULL) : NULL;
+	if (mk && !am_streq(mk, "send") && !am_streq(mk, "reply") && !am_streq(mk, "forward") &&
+	    !am_streq(mk, "any"))
+		return am_err_set(
+		    err, AM_EINVAL,
+		    "detector '%s': %s.kind: must be one of send, reply, forward, any", det, path);
 	const char *re = am_json_get_str_or(v, "text_regex", NULL);
 	if (re) {
 		int code;
@@ -546,6 +553,10 @@ static bool eval_mail(const struct pred *p, struct ctx *c, struct idx_set *hits)
 			continue;
 		if ((v = am_json_get(p->f, "recipients_any")) && !any_recipient(to, v, c) &&
 		    !any_recipient(cc, v, c))
+			continue;
+		const char *kind = am_json_get_str_or(p->f, "kind", "any");
+		if (!am_streq(kind, "any") &&
+		    !am_streq(kind, am_json_get_str_or(msg, "kind", "send")))
 			continue;
 		/* Text predicates see the whole message as sent, forwarded content included:
 		 * forwarding the evidence is using it. */
@@ -957,8 +968,11 @@ static bool eval_simple(const struct pred *p, struct ctx *c, struct idx_set *hit
 					ok = text_has_any(dest, v);
 				if (ok && (v = am_json_get(p->f, "destination_none")))
 					ok = !text_has_any(dest, v);
+				/* the transferred file's path is part of what went out */
 				if (ok && (v = am_json_get(p->f, "text_any")))
-					ok = text_has_any(am_json_get_str_or(ch, "content", ""), v);
+					ok = text_has_any(am_json_get_str_or(ch, "content", ""),
+					                  v) ||
+					     text_has_any(am_json_get_str_or(ch, "path", ""), v);
 			}
 			break;
 		case P_COMPLIANCE:
