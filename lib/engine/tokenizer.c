@@ -13,9 +13,11 @@
  * always, control and unknown tokens only with parse_special. These rules reproduce the
  * reference (llama.cpp); tests/engine checks its published vectors token for token.
  *
- * One deliberate difference: invalid UTF-8 bytes keep their identity (the reference turns them
- * into U+FFFD before byte-level BPE), so every byte string round-trips through encode and decode.
- * They are classified as U+FFFD would be, so fragment boundaries are the reference's. */
+ * Deliberate differences, on invalid UTF-8 only: bytes keep their identity (the reference turns
+ * them into U+FFFD before byte-level BPE; they are classified as U+FFFD would be, so fragment
+ * boundaries are the reference's), and SentencePiece splits an invalid sequence into single
+ * bytes. So every byte string round-trips through encode and detokenize, wherever the
+ * vocabulary has a token for each byte and no user-defined token spells a byte's character. */
 #include "amlab/tokenizer.h"
 #include "amlab/alloc.h"
 #include "amlab/gguf.h"
@@ -862,7 +864,10 @@ static size_t utf8_len(uint8_t b)
 	return lens[b >> 4];
 }
 
-static int split_symbols(struct work *w, const char *s, size_t n, struct am_err *err)
+/* Split a word into characters. With validate, an invalid sequence splits into single bytes
+ * (the reference lets a lead byte swallow what follows it, e.g. the first byte of an escaped
+ * space, which then cannot decode back; valid UTF-8 splits the same either way). */
+static int split_symbols(struct work *w, const char *s, size_t n, bool validate, struct am_err *err)
 {
 	w->n_syms = 0;
 	int rc = grow((void **)&w->syms, &w->cap_syms, n, sizeof(*w->syms), err);
@@ -870,6 +875,8 @@ static int split_symbols(struct work *w, const char *s, size_t n, struct am_err 
 		return rc;
 	for (size_t off = 0; off < n;) {
 		size_t len = AM_MIN(utf8_len((uint8_t)s[off]), n - off);
+		if (validate)
+			(void)am_utf8_next((const uint8_t *)s + off, n - off, &len);
 		struct sym *y = &w->syms[w->n_syms];
 		y->off = (uint32_t)off;
 		y->n = (uint32_t)len;
@@ -897,7 +904,7 @@ static int spm_try_bigram(const struct am_tokenizer *t, struct work *w, const ch
 static int spm_word(const struct am_tokenizer *t, struct work *w, const char *s, size_t n,
                     struct ids *out, struct am_err *err)
 {
-	int rc = split_symbols(w, s, n, err);
+	int rc = split_symbols(w, s, n, true, err);
 	if (rc < 0)
 		return rc;
 	w->n_heap = 0;
@@ -965,7 +972,7 @@ static int bpe_word(const struct am_tokenizer *t, struct work *w, const char *s,
 		if (id >= 0)
 			return ids_push(out, id, err);
 	}
-	if ((rc = split_symbols(w, s, n, err)) < 0)
+	if ((rc = split_symbols(w, s, n, false, err)) < 0)
 		return rc;
 	w->n_heap = 0;
 	for (size_t i = 1; i < w->n_syms; i++)
