@@ -81,6 +81,18 @@ int am_report_render(const struct am_report *r, struct am_store *s, enum am_repo
 /* The HTML renderer (report_html.c). */
 int am_report_render_html(const struct am_report *r, struct am_store *s, struct am_buf *out,
                           struct am_err *err);
+/* Two runs side by side (amlab compare): per condition present in both, per category and for
+ * the misalignment rate: p_A - p_B with Newcombe's hybrid score interval, Fisher's exact
+ * two-sided p and Benjamini-Hochberg q over the per-condition tests. Text, md or json
+ * (docs/reports.md). Each run uses its latest judging. */
+int am_compare_render(struct am_store *s, int64_t run_a, int64_t run_b, enum am_report_format fmt,
+                      struct am_buf *out, struct am_err *err);
+
+/* A forced-choice propensity run (amlab propensity): per condition P(misaligned) and each
+ * candidate's log-likelihood, token count and probability. Text or json. */
+int am_propensity_render(struct am_store *s, int64_t run, enum am_report_format fmt,
+                         struct am_buf *out, struct am_err *err);
+
 /* Append s with &, <, >, " and ' replaced by entities (safe in text and quoted attributes). */
 int am_html_escape(struct am_buf *out, const char *s, struct am_err *err);
 

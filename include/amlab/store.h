@@ -174,4 +174,8 @@ int am_store_put_choice(struct am_store *s, int64_t run, const char *condition_i
                         const char *candidate, const char *label, double logprob, long n_tokens,
                         double probability, struct am_err *err);
 
+/* The run's choices as a JSON array of {condition, candidate, label, logprob, n_tokens,
+ * probability}, ordered by condition insertion order and candidate. */
+int am_store_choices(struct am_store *s, int64_t run, am_json **out, struct am_err *err);
+
 #endif

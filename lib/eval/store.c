@@ -636,7 +636,10 @@ static int insert_rows(struct am_store *s, int64_t episode, const am_json *event
 			sqlite3_reset(st);
 			sqlite3_bind_int64(st, 1, episode);
 			sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-			bind_text(st, 3, am_json_get_str_or(v, "role", "?"));
+			/* Chat messages have a role; the world's events a type. */
+			bind_text(
+			    st, 3,
+			    am_json_get_str_or(v, "role", am_json_get_str_or(v, "type", "?")));
 			if ((rc = bind_json(st, 4, v, err)) < 0 ||
 			    (rc = step_done(s, st, "recording an event", err)) < 0)
 				break;
@@ -688,7 +691,11 @@ static int insert_rows(struct am_store *s, int64_t episode, const am_json *event
 			bind_text(st, 3, am_json_get_str_or(v, "name", "?"));
 			bind_text(st, 4, am_json_get_str_or(v, "kind", "harmful"));
 			sqlite3_bind_int(st, 5, json_is_true(am_json_get(v, "fired")));
-			if ((rc = bind_json(st, 6, am_json_get(v, "detail"), err)) < 0 ||
+			am_json *detail = am_json_get(v, "detail");
+			if (!detail)
+				detail = am_json_get(
+				    v, "events"); /* am_detectors_eval: matching events */
+			if ((rc = bind_json(st, 6, detail, err)) < 0 ||
 			    (rc = step_done(s, st, "recording a detection", err)) < 0)
 				break;
 		}
@@ -1108,5 +1115,25 @@ int am_store_put_choice(struct am_store *s, int64_t run, const char *condition_i
 	sqlite3_bind_double(st, 7, probability);
 	rc = step_done(s, st, "recording a choice", err);
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int am_store_choices(struct am_store *s, int64_t run, am_json **out, struct am_err *err)
+{
+	*out = am_json_arr_new();
+	if (!*out)
+		return am_err_set(err, AM_ENOMEM, "out of memory");
+	int rc = query_json_rows(s,
+	                         "SELECT json_object('condition', ch.condition_id, 'candidate', "
+	                         "ch.candidate, 'label', ch.label, 'logprob', ch.logprob, "
+	                         "'n_tokens', ch.n_tokens, 'probability', ch.probability) "
+	                         "FROM choices ch JOIN conditions c ON c.run_id = ch.run_id AND "
+	                         "c.id = ch.condition_id WHERE ch.run_id = ? "
+	                         "ORDER BY c.ord, ch.rowid",
+	                         run, 0, false, *out, err);
+	if (rc < 0) {
+		am_json_free(*out);
+		*out = NULL;
+	}
 	return rc;
 }

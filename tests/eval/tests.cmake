@@ -15,3 +15,9 @@ add_test(NAME eval/report_browser
                  $<TARGET_FILE:eval_report_html_tool> ${CMAKE_BINARY_DIR}/eval-browser)
 set_tests_properties(eval/report_browser PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS eval
                      TIMEOUT 300)
+
+# kill -9 at several moments of a real `amlab eval` process, then --resume: no finished episode
+# lost or run twice, results equal to an uninterrupted run.
+add_test(NAME eval/kill_resume COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/eval/kill_resume.py)
+set_tests_properties(eval/kill_resume PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS eval
+                     TIMEOUT 600)
