@@ -39,7 +39,7 @@ static void test_readme_tour_matches_help(void)
 
 	/* Every command of --help is in the tour as "`amlab NAME" then a space or backquote. */
 	for (size_t i = 0; i < n; i++) {
-		char a[64], b[64];
+		char a[2100], b[2100];
 		snprintf(a, sizeof(a), "`amlab %s ", names[i]);
 		snprintf(b, sizeof(b), "`amlab %s`", names[i]);
 		bool found = strstr(tour, a) || strstr(tour, b);
