@@ -39,6 +39,12 @@ struct am_http_config {
 int am_http_model_open(const char *id, const struct am_http_config *cfg, struct am_model **out,
                        struct am_err *err);
 
+/* Parse one provider answer body ("openai" Chat Completions or "anthropic" Messages) into
+ * reply (zeroed by the caller; freed with am_chat_reply_free even on failure). AM_EPARSE with
+ * the field named when it is not that shape. Used by the engine's loop and by fuzzing. */
+int am_http_parse_reply(const char *provider, const char *body, size_t len,
+                        struct am_chat_reply *reply, struct am_err *err);
+
 /* Counters of an HTTP model since open (for reports and tests). */
 struct am_http_stats {
 	long requests;      /* requests answered (replies handed to done()) */

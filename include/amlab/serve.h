@@ -28,4 +28,8 @@ int am_serve_port(const struct am_server *s);
 long am_serve_requests(const struct am_server *s);
 void am_serve_stop(struct am_server *s); /* NULL-safe */
 
+/* Check a /v1/chat/completions body as the server would (JSON, messages, tools, parameters):
+ * 0, or AM_EINVAL / AM_EPARSE with the client-facing message in err. For tests and fuzzing. */
+int am_serve_check_chat_body(const char *body, size_t len, struct am_err *err);
+
 #endif

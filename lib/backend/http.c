@@ -130,7 +130,12 @@ bool am_http_parse_retry_after(const char *value, int64_t now_ms, int64_t *out_n
 	time_t t = timegm(&tm);
 	if (t == (time_t)-1)
 		return false;
+	if ((int64_t)t > INT64_MAX / 2000 || (int64_t)t < -(INT64_MAX / 2000))
+		return false;
 	int64_t delta_ms = (int64_t)t * 1000 - now_ms;
+	/* Dates absurdly far ahead are capped (callers cap the wait far lower anyway). */
+	if (delta_ms > 10000000000LL)
+		delta_ms = 10000000000LL;
 	*out_ns = delta_ms > 0 ? delta_ms * NS_PER_MS : 0;
 	return true;
 }
@@ -1140,6 +1145,29 @@ nomem:
 	rc = am_err_set(err, AM_ENOMEM, "out of memory opening %s", id);
 fail:
 	http_close(&m->base);
+	return rc;
+}
+
+int am_http_parse_reply(const char *provider, const char *body, size_t len,
+                        struct am_chat_reply *reply, struct am_err *err)
+{
+	const struct http_codec *codec = NULL;
+	if (am_streq(provider, "openai"))
+		codec = &am_openai_codec;
+	else if (am_streq(provider, "anthropic"))
+		codec = &am_anthropic_codec;
+	else
+		return am_err_set(err, AM_EINVAL, "unknown provider '%s'",
+		                  provider ? provider : "");
+	am_json *j = NULL;
+	int rc = am_json_parse(body, len, "response", &j, err);
+	if (rc < 0)
+		return rc;
+	if (!json_is_object(j))
+		rc = am_err_set(err, AM_EPARSE, "response: not a JSON object");
+	else
+		rc = codec->parse_chat(j, reply, err);
+	am_json_free(j);
 	return rc;
 }
 

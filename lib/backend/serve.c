@@ -946,6 +946,24 @@ int am_serve_start(struct am_model *m, const struct am_serve_options *opts, stru
 	return 0;
 }
 
+int am_serve_check_chat_body(const char *body, size_t len, struct am_err *err)
+{
+	am_json *j = NULL;
+	int rc = am_json_parse(body, len, "request body", &j, err);
+	if (rc < 0)
+		return rc;
+	struct chat_in in;
+	char emsg[512] = "";
+	memset(&in, 0, sizeof(in));
+	if (!json_is_object(j))
+		rc = am_err_set(err, AM_EINVAL, "the body must be a JSON object");
+	else if ((rc = parse_chat(j, 16, &in, emsg, sizeof(emsg))) < 0)
+		rc = am_err_set(err, rc, "%s", emsg[0] ? emsg : "out of memory");
+	chat_in_free(&in);
+	am_json_free(j);
+	return rc;
+}
+
 int am_serve_port(const struct am_server *s)
 {
 	return s->port;
