@@ -768,8 +768,8 @@ static void parse_email(struct ld *l, const struct sc_vf *f, struct sc_email *em
 				            "continuation line without a header before it");
 				goto out;
 			}
-			if (am_buf_putc(&hv, ' ', NULL) < 0 ||
-			    am_buf_append(&hv, s, ll, NULL) < 0) {
+			/* unfolding (RFC 5322): the line break goes, the leading space stays */
+			if (am_buf_append(&hv, s, ll, NULL) < 0) {
 				oom(l);
 				goto out;
 			}

@@ -1038,8 +1038,8 @@ struct am_condition *sc_render_condition(const struct am_scenario *sc, size_t i,
 	x.r.inbox = inbox;
 	c->system_prompt = render(&x, sc->system);
 	c->user_prompt = render(&x, sc->user);
-	c->judge_rubric = render(&x, sc->rubric);
 	x.r.inbox = NULL;
+	c->judge_rubric = render(&x, sc->rubric);
 	if (x.failed)
 		goto fail;
 	if (!(c->tags = am_json_arr_new()))
