@@ -39,6 +39,11 @@ struct am_http_config {
 int am_http_model_open(const char *id, const struct am_http_config *cfg, struct am_model **out,
                        struct am_err *err);
 
+/* The JSON body an HTTP model would POST for req (NEW reference), e.g. for a dry run or a wire
+ * check against a provider's own types. */
+int am_http_build_request(const struct am_model *m, const struct am_chat_request *req,
+                          am_json **body, struct am_err *err);
+
 /* Parse one provider answer body ("openai" Chat Completions or "anthropic" Messages) into
  * reply (zeroed by the caller; freed with am_chat_reply_free even on failure). AM_EPARSE with
  * the field named when it is not that shape. Used by the engine's loop and by fuzzing. */

@@ -1148,6 +1148,16 @@ fail:
 	return rc;
 }
 
+int am_http_build_request(const struct am_model *base, const struct am_chat_request *req,
+                          am_json **body, struct am_err *err)
+{
+	*body = NULL;
+	if (!base || (base->ops != &http_ops && base->ops != &http_ops_nologprob))
+		return am_err_set(err, AM_EINVAL, "not an HTTP model");
+	const struct http_model *m = (const struct http_model *)base;
+	return m->codec->build_chat(m, req, body, err);
+}
+
 int am_http_parse_reply(const char *provider, const char *body, size_t len,
                         struct am_chat_reply *reply, struct am_err *err)
 {

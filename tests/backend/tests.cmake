@@ -10,3 +10,13 @@ add_test(NAME backend/openai_python_client
 set_tests_properties(backend/openai_python_client PROPERTIES
                      ENVIRONMENT "${AMLAB_TEST_ENV};AMLAB_TEST_LOOPBACK_ONLY=1;NO_PROXY=*;no_proxy=*"
                      LABELS backend TIMEOUT 300)
+
+# The request bodies amlab builds, validated against the official clients' request types
+# (openai's CompletionCreateParams, anthropic's MessageCreateParams) with pydantic.
+add_executable(wire_dump ${CMAKE_CURRENT_SOURCE_DIR}/backend/wire_dump.c)
+target_link_libraries(wire_dump PRIVATE amlab_backend)
+add_test(NAME backend/wire_types_python_clients
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/backend/wire_types_peer.py
+                 $<TARGET_FILE:wire_dump>)
+set_tests_properties(backend/wire_types_python_clients PROPERTIES
+                     ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS backend TIMEOUT 120)
