@@ -33,3 +33,13 @@ add_test(NAME engine/pretok_peer
                  $<TARGET_FILE:pretok_dump> ${AMLAB_PEER_TOK_DIR})
 set_tests_properties(engine/pretok_peer PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS engine
                      TIMEOUT 600)
+
+# Byte-level BPE end to end against Hugging Face `tokenizers` for several pre-tokenizers.
+add_executable(tok_batch ${CMAKE_CURRENT_SOURCE_DIR}/engine/tok_batch.c)
+target_link_libraries(tok_batch PRIVATE amlab_engine)
+add_test(NAME engine/tokenizer_hf_peer
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/engine/tokenizer_hf_peer.py
+                 $<TARGET_FILE:tok_batch> ${AMLAB_PEER_TOK_DIR}
+                 ${CMAKE_SOURCE_DIR}/models/SmolLM2-135M-Instruct.Q4_1.gguf)
+set_tests_properties(engine/tokenizer_hf_peer PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}"
+                     LABELS engine TIMEOUT 600)
