@@ -159,9 +159,9 @@ static const char *const malformed[] = {
     /* 19 tool_call with name null */
     "<tool_call>{\"name\": null, \"arguments\": {}}</tool_call>",
     /* 20 tool_call with a truncated JSON */
-    "<tool_call>{\"name\": \"email\", \"arguments\": {\"to\": \"a@x.com\", \"body\": \"Kyle, "
-    "I</tool_call>",
-    /* 21 html entity escaped tags don't count, but a half tag does */
+    ("<tool_call>{\"name\": \"email\", \"arguments\": {\"to\": \"a@x.com\", \"body\": "
+     "\"Kyle, I</tool_call>"),
+    /* 21 an empty tool name */
     "<tool_use:>\nbody: x\n</tool_use:>",
     /* 22 XML-style parameters instead of key: value */
     "<tool_use:email>\n<to>a@x.com</to>\n<body>hi</body>\n</tool_use:email>",
