@@ -368,6 +368,70 @@ static size_t m_bloom(const struct ctx *c, size_t i)
 	return opt_space_run(c, i, is_bloom_word);
 }
 
+/* GPT-4o / Llama 4 / Tekken, as the reference runs them: its expressions replace the original
+ * [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] by "a letter other than a-z" (U) and
+ * [\p{Ll}\p{Lm}\p{Lo}\p{M}] by "a letter other than A-Z" (W), so every non-ASCII letter is
+ * both and marks are neither. */
+static bool is_upperish(const struct ctx *c, size_t i)
+{
+	uint32_t cp = cp_at(c, i);
+	return is_l(c, i) && !(cp >= 'a' && cp <= 'z');
+}
+
+static bool is_lowerish(const struct ctx *c, size_t i)
+{
+	uint32_t cp = cp_at(c, i);
+	return is_l(c, i) && !(cp >= 'A' && cp <= 'Z');
+}
+
+static bool is_crlf_slash(const struct ctx *c, size_t i)
+{
+	return is_crlf(c, i) || cp_at(c, i) == '/';
+}
+
+/* [^\r\n\p{L}\p{N}]?U*W+C?|[^\r\n\p{L}\p{N}]?U+W*C?|\p{N}{1,D}| ?[^\s\p{L}\p{N}]+[\r\n/]*|
+ * \s*[\r\n]+|\s+(?!\S)|\s+ where C is the optional case-insensitive contraction (GPT-4o) or
+ * absent (Tekken). */
+static size_t cased_words(const struct ctx *c, size_t i, bool contractions, size_t max_digits)
+{
+	size_t j = i, e;
+	if (i < c->end && !is_crlf(c, i) && !is_l(c, i) && !is_n(c, i))
+		j = i + 1; /* the optional prefix; without it no letter could start at i */
+	size_t k = run(c, j, is_upperish), end = j;
+	if (is_lowerish(c, k)) {
+		end = run(c, k, is_lowerish); /* U* took [j,k), W+ continues */
+	} else {
+		/* give back U characters until one can start W+: the last non-ASCII letter */
+		for (size_t p = k; p > j; p--)
+			if (is_lowerish(c, p - 1)) {
+				end = p;
+				break;
+			}
+		if (end == j && k > j)
+			end = run(c, k, is_lowerish); /* second alternative: U+ W* */
+	}
+	if (end > j) {
+		if (contractions && (e = contraction(c, end, true)) > end)
+			end = e;
+		return end;
+	}
+	if ((e = digits(c, i, max_digits)) > i)
+		return e;
+	if ((e = opt_space_run(c, i, is_other)) > i)
+		return run(c, e, is_crlf_slash);
+	return whitespace_tail(c, i, true, true);
+}
+
+static size_t m_gpt4o(const struct ctx *c, size_t i)
+{
+	return cased_words(c, i, true, 3);
+}
+
+static size_t m_tekken(const struct ctx *c, size_t i)
+{
+	return cased_words(c, i, false, 1);
+}
+
 typedef size_t (*splitter_fn)(const struct ctx *c, size_t i);
 
 #define MAX_SPLITTERS 6
@@ -400,6 +464,8 @@ static const struct am_pretok pre_falcon = {
     "falcon", {m_falcon_punct, m_gpt2, m_ascii_digits3}, false, false};
 static const struct am_pretok pre_bloom = {"bloom", {m_bloom}, false, false};
 static const struct am_pretok pre_viking = {"viking", {m_bloom, m_digit}, false, false};
+static const struct am_pretok pre_gpt4o = {"gpt-4o", {m_gpt4o}, false, false};
+static const struct am_pretok pre_tekken = {"tekken", {m_tekken}, true, true};
 
 struct pre_name {
 	const char *name;
@@ -466,11 +532,14 @@ static const struct pre_name pre_names[] = {
     {"bloom", &pre_bloom},
     {"gpt3-finnish", &pre_bloom},
     {"viking", &pre_viking},
+    {"gpt-4o", &pre_gpt4o},
+    {"llama4", &pre_gpt4o},
+    {"minimax-m2", &pre_gpt4o},
+    {"tekken", &pre_tekken},
 };
 
 /* Known to the reference, not implemented here: refused rather than tokenized differently. */
-static const char *const unsupported_names[] = {"tekken",     "chameleon", "gpt-4o",   "llama4",
-                                                "minimax-m2", "kimi-k2",   "superbpe", "afmoe"};
+static const char *const unsupported_names[] = {"chameleon", "kimi-k2", "superbpe", "afmoe"};
 
 const struct am_pretok *am_pretok_find(const char *name, size_t len, bool *unsupported)
 {

@@ -60,6 +60,15 @@ DSL_LETTERS = ("\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-
                "\U00010400-\U0001044f\U000104b0-\U000104d3\U000104d8-\U000104fb\U00010c80-\U00010cb2"
                "\U00010cc0-\U00010cf2\U000118a0-\U000118df\U0001e900-\U0001e943]+")
 BLOOM = r" ?[^(\s|.,!?…。，、।۔،)]+"
+# GPT-4o and Tekken as the reference runs them: "a letter other than a-z" / "other than A-Z"
+# instead of the original case classes (every non-ASCII letter is both; marks are neither)
+CONTR = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
+GPT4O = (r"[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+" + CONTR + "?"
+         r"|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*" + CONTR + "?"
+         r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+TEKKEN = (r"[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+"
+          r"|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*"
+          r"|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 
 # (expression, spells out non-ASCII characters)
 PRE = {
@@ -80,6 +89,9 @@ PRE = {
                        ("[一-龥ࠀ-一가-퟿]+", True), (r"\p{N}", False)],
     "deepseek-v3": [(r"\p{N}{1,3}", False), ("[一-龥぀-ゟ゠-ヿ]+", True),
                     (r"[!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+", False)],
+    "gpt-4o": [(GPT4O, False)],
+    "llama4": [(GPT4O, False)],
+    "tekken": [(TEKKEN, False)],
     "bloom": [(BLOOM, True)],
     "viking": [(BLOOM, True), (r"\p{N}", False)],
 }
@@ -116,8 +128,10 @@ def texts(peer_dir):
             out += [t for t in f.read().split("\n__ggml_vocab_test__\n") if t]
     out += ["it's I'M we'Re they'VE you'll he'd", "a  b\t\tc \n\n d", "  \r\n  x", "1234567 89",
             "x\u00a0\u00a0y\u3000z", "ab\u0301c", "€100 ½ ٣٤", "a'", "' s", "''s", " \t\n",
-            "中文字符 한국어 日本語カタカナ", "foo.bar,baz!qux?", "(x|y)", "Ǆǅ ΆΈ Ꙁ 𐐀", "\u0085a"]
-    alphabet = list("aZ09 .,'!?$+<=>^~|`\r\n\t-_()[]{}/\\\"") + \
+            "中文字符 한국어 日本語カタカナ", "foo.bar,baz!qux?", "(x|y)", "Ǆǅ ΆΈ Ꙁ 𐐀", "\u0085a",
+            "HelloWorld HTTPServer iPhone ÉcoleNormale XMLÉ ÀB aÀ", "don'T I'm/path//x\n/",
+            "CamelCase's ABC'S éé'll"]
+    alphabet = list("aZ09 .,'!?$+<=>^~|`\r\n\t-_()[]{}/\\\"AbCdsStT") + \
         ["é", "Ж", "中", "한", "ぁ", "カ", "٣", "½", "\u0301", "€", "😀", "\u00a0", "\u3000",
          "\u2003", "。", "，", "…", "।", "‘", "！", "Ａ", "ǅ", "𐐀", "\u0085", "\x0b", "\x1c"]
     rnd = random.Random(1234)

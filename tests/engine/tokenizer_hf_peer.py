@@ -6,10 +6,10 @@ Usage: tokenizer_hf_peer.py TOK_BATCH PEER_DIR MODEL_GGUF
 
 The vocabulary and merges of the peer GPT-2 file are written into temporary vocabulary-only GGUF
 files that differ only in tokenizer.ggml.pre (llama-bpe, qwen2, default, falcon, starcoder,
-gpt-2, seed-coder); the embedded SmolLM2 model is used as is. For each, a `tokenizers`
+gpt-2, seed-coder, llama4, tekken); the embedded SmolLM2 model is used as is. For each, a `tokenizers`
 Tokenizer is assembled from the same vocabulary and merges with the pre-tokenizer's regular
 expressions (Split, isolated, in order) and GPT-2's byte-level mapping; llama-bpe also takes a
-fragment that is itself a token as is (ignore_merges). Every text is then tokenized by both
+fragment that is itself a token as is (ignore_merges), and so does tekken. Every text is then tokenized by both
 (amlab through TOK_BATCH) and the ids must be identical.
 """
 import os
@@ -54,6 +54,14 @@ LLAMA3 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^
 QWEN2 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 SEED = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1}| ?[^\s\p{L}\p{N}\r\n]+|\s*[\r\n]+|\s+(?!\S)|\s+"
 
+CONTR = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
+GPT4O = (r"[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+" + CONTR + "?"
+         r"|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*" + CONTR + "?"
+         r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+TEKKEN = (r"[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+"
+          r"|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*"
+          r"|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+
 # pre name -> (expressions, ignore_merges)
 CONFIGS = {
     "gpt-2": ([GPT2], False),
@@ -63,6 +71,8 @@ CONFIGS = {
     "seed-coder": ([SEED], False),
     "falcon": ([r"[\p{P}\$\+<=>\^~\|`]+", GPT2, r"[0-9][0-9][0-9]"], False),
     "default": ([r"[\p{P}\$\+<=>\^~\|]+", GPT2, r"\p{N}+", r"[0-9][0-9][0-9]"], False),
+    "llama4": ([GPT4O], False),
+    "tekken": ([TEKKEN], True),
 }
 
 
