@@ -1977,35 +1977,44 @@ struct am_scenario *sc_scenario_load(struct sc_vfs *v, const char *dir, struct s
 		goto fail;
 	if (!want(&l, sc->root, Y_MAP, "scenario.yaml"))
 		goto fail;
-	load_header(&l);
-	parse_axes(&l);
-	if (d->oom)
-		goto fail;
-	sc->excl = parse_assign_list(&l, "exclude", &sc->nexcl);
-	sc->ctrl = parse_assign_list(&l, "control", &sc->nctrl);
-	if (d->n == 0 && !d->oom)
-		build_grid(&l);
-	build_vars(&l);
-	load_templates(&l);
+		/* An allocation failure stops the load at once: later steps assume earlier ones
+		 * completed (names set, arrays filled). */
+#define STEP(call)                                                                                 \
+	do {                                                                                       \
+		call;                                                                              \
+		if (d->oom)                                                                        \
+			goto fail;                                                                 \
+	} while (0)
+	STEP(load_header(&l));
+	STEP(parse_axes(&l));
+	STEP(sc->excl = parse_assign_list(&l, "exclude", &sc->nexcl));
+	STEP(sc->ctrl = parse_assign_list(&l, "control", &sc->nctrl));
+	if (d->n == 0)
+		STEP(build_grid(&l));
+	STEP(build_vars(&l));
+	STEP(load_templates(&l));
 	char *ed = dir_setting(&l, "emails", "emails");
 	char *fd = dir_setting(&l, "files", "files");
 	l.emails_dir = ed;
 	l.files_dir = fd;
 	if (ed && fd && !d->oom) {
 		load_emails(&l);
-		load_files(&l);
-		load_when(&l);
+		if (!d->oom)
+			load_files(&l);
+		if (!d->oom)
+			load_when(&l);
 	}
 	am_free(ed);
 	am_free(fd);
 	l.emails_dir = l.files_dir = NULL;
-	load_tables(&l);
-	load_world_sections(&l);
-	load_tools(&l);
-	load_detectors(&l);
-	load_candidates(&l);
 	if (d->oom)
 		goto fail;
+	STEP(load_tables(&l));
+	STEP(load_world_sections(&l));
+	STEP(load_tools(&l));
+	STEP(load_detectors(&l));
+	STEP(load_candidates(&l));
+#undef STEP
 	check_all_templates(&l);
 	if (d->n || d->oom)
 		goto fail;

@@ -201,19 +201,29 @@ static am_json *tree_json(struct rc_ctx *x, const struct ynode *n)
 			am_free(s);
 			return j;
 		}
+		am_json *j = NULL;
 		if (n->plain) {
 			const char *s = n->str;
-			if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
-				return am_json_bool_new(s[0] == 't');
-			if (strcmp(s, "null") == 0 || strcmp(s, "~") == 0 || s[0] == '\0')
-				return am_json_null_new();
 			long lv;
 			double dv;
-			if (parse_int_text(s) && am_parse_long(s, &lv, "number", NULL) == 0)
-				return am_json_int_new(lv);
-			if (strpbrk(s, "0123456789") && strspn(s, "0123456789.-+eE") == strlen(s) &&
-			    am_parse_double(s, &dv, "number", NULL) == 0)
-				return am_json_real_new(dv);
+			bool typed = true;
+			if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
+				j = am_json_bool_new(s[0] == 't');
+			else if (strcmp(s, "null") == 0 || strcmp(s, "~") == 0 || s[0] == '\0')
+				j = am_json_null_new();
+			else if (parse_int_text(s) && am_parse_long(s, &lv, "number", NULL) == 0)
+				j = am_json_int_new(lv);
+			else if (strpbrk(s, "0123456789") &&
+			         strspn(s, "0123456789.-+eE") == strlen(s) &&
+			         am_parse_double(s, &dv, "number", NULL) == 0)
+				j = am_json_real_new(dv);
+			else
+				typed = false;
+			if (typed) {
+				if (!j)
+					fail_oom(x);
+				return j;
+			}
 		}
 		return str_json(x, n->str);
 	}
@@ -367,11 +377,13 @@ static am_json *parse_csv(struct rc_ctx *x, const struct sc_table *tb, const cha
 						goto oom;
 				}
 			}
-			am_json *c = am_json_strn_new(cell.data ? cell.data : "", cell.len);
-			if (!c) {
+			if (!am_utf8_valid(cell.data ? cell.data : "", cell.len)) {
 				sc_diag_add(x->d, file, line, "cell is not valid UTF-8");
 				goto fail;
 			}
+			am_json *c = am_json_strn_new(cell.data ? cell.data : "", cell.len);
+			if (!c)
+				goto oom;
 			if (!push(x, row, c))
 				goto fail;
 			if (*p == ',') {
@@ -511,8 +523,14 @@ static void check_candidate(struct rc_ctx *x, const struct sc_candidate *c, cons
 		} else {
 			const char *s = b + 11, *e = strstr(s, "</tool_call>");
 			am_json *j = NULL;
-			if (!e || am_json_parse(s, (size_t)(e - s), "candidate", &j, NULL) < 0 ||
-			    !json_is_object(j) || !json_is_string(json_object_get(j, "name"))) {
+			int prc = e ? am_json_parse(s, (size_t)(e - s), "candidate", &j, NULL)
+			            : AM_EPARSE;
+			if (prc == AM_ENOMEM) {
+				fail_oom(x);
+				return;
+			}
+			if (prc < 0 || !json_is_object(j) ||
+			    !json_is_string(json_object_get(j, "name"))) {
 				am_json_free(j);
 				sc_diag_add(
 				    x->d, file, c->line,
@@ -641,8 +659,11 @@ static am_json *render_emails(struct rc_ctx *x, am_json *files)
 			} else {
 				am_json *a = am_json_obj_new();
 				const char *base = strrchr(ap, '/');
-				if (!a || !put(x, a, "name", str_json(x, base ? base + 1 : ap)) ||
-				    !put(x, a, "content", am_json_copy(json_object_get(files, ap))))
+				if (!a)
+					fail_oom(x);
+				else if (!put(x, a, "name", str_json(x, base ? base + 1 : ap)) ||
+				         !put(x, a, "content",
+				              am_json_copy(json_object_get(files, ap))))
 					x->failed = true;
 				if (a && !x->failed)
 					push(x, atts, am_json_copy(a));
@@ -1012,6 +1033,7 @@ struct am_condition *sc_render_condition(const struct am_scenario *sc, size_t i,
 	x.r.model_name = model_name;
 	x.r.d = d;
 	char *inbox = NULL;
+	size_t diags_before = d->n + d->repeats + d->dropped;
 	struct am_condition *c = am_calloc(1, sizeof(*c));
 	if (!c) {
 		d->oom = true;
@@ -1061,6 +1083,11 @@ struct am_condition *sc_render_condition(const struct am_scenario *sc, size_t i,
 oom:
 	d->oom = true;
 fail:
+	/* never fail silently: a failure path that forgot its message is a bug, but a visible one
+	 */
+	if (!d->oom && d->n + d->repeats + d->dropped == diags_before)
+		sc_diag_add(d, sc->manifest, 0, "internal error: condition %zu failed to render",
+		            i);
 	sc_render_done(&x.r);
 	am_free(inbox);
 	am_condition_free(c);

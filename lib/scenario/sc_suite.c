@@ -40,10 +40,11 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static bool has_manifest(const char *dir)
+/* 1 if dir holds scenario.yaml, 0 if not, AM_ENOMEM. */
+static int has_manifest(const char *dir)
 {
 	struct am_buf b = AM_BUF_INIT;
-	bool r = false;
+	int r = AM_ENOMEM;
 	if (am_buf_printf(&b, NULL, "%s/scenario.yaml", dir) == 0) {
 		struct stat st;
 		r = stat(b.data, &st) == 0 && S_ISREG(st.st_mode);
@@ -77,7 +78,10 @@ static int cmp_str(const void *a, const void *b)
 /* Scenario directories below dir (depth-limited), sorted. */
 static int find_scenarios(const char *dir, int depth, struct strv *out, struct sc_diag *d)
 {
-	if (has_manifest(dir))
+	int hm = has_manifest(dir);
+	if (hm < 0)
+		return hm;
+	if (hm)
 		return strv_push(out, dir);
 	if (depth >= 4)
 		return 0;
