@@ -4,13 +4,14 @@
 #include <stdatomic.h>
 
 static atomic_bool fake_on;
-static _Atomic int64_t fake_wall_ms;
+/* Wall time kept in nanoseconds so many sub-millisecond advances add up as they do in mono. */
+static _Atomic int64_t fake_wall_ns;
 static _Atomic int64_t fake_mono_ns;
 
 int64_t am_clock_wall_ms(void)
 {
 	if (atomic_load(&fake_on))
-		return atomic_load(&fake_wall_ms);
+		return atomic_load(&fake_wall_ns) / 1000000;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -40,7 +41,7 @@ void am_clock_sleep_ns(int64_t ns)
 
 void am_clock_set_fake(int64_t wall_ms, int64_t mono_ns)
 {
-	atomic_store(&fake_wall_ms, wall_ms);
+	atomic_store(&fake_wall_ns, wall_ms * 1000000);
 	atomic_store(&fake_mono_ns, mono_ns);
 	atomic_store(&fake_on, true);
 }
@@ -48,7 +49,7 @@ void am_clock_set_fake(int64_t wall_ms, int64_t mono_ns)
 void am_clock_advance_ns(int64_t ns)
 {
 	atomic_fetch_add(&fake_mono_ns, ns);
-	atomic_fetch_add(&fake_wall_ms, ns / 1000000);
+	atomic_fetch_add(&fake_wall_ns, ns);
 }
 
 void am_clock_set_system(void)

@@ -6,9 +6,13 @@ AM_PRINTF(3, 0)
 static void err_vset(struct am_err *err, int code, const char *fmt, va_list ap)
 {
 	err->code = code;
-	/* Truncation of an over-long message is acceptable: it still starts with the cause. */
-	if (vsnprintf(err->msg, sizeof(err->msg), fmt, ap) < 0)
-		err->msg[0] = '\0';
+	/* Format into a copy first: the arguments may be err->msg or err->where themselves
+	 * ("reading x: %s", err->msg). Truncation of an over-long message is acceptable: it still
+	 * starts with the cause. */
+	char msg[AM_ERR_MSG_MAX];
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
+	memcpy(err->msg, msg, sizeof(msg));
 }
 
 int am_err_set(struct am_err *err, int code, const char *fmt, ...)
@@ -34,7 +38,8 @@ int am_err_at(struct am_err *err, int code, const char *where, int line, int col
 	va_start(ap, fmt);
 	err_vset(err, code, fmt, ap);
 	va_end(ap);
-	am_strlcpy(err->where, where ? where : "", sizeof(err->where));
+	if (where != err->where) /* re-setting an error at its own location */
+		am_strlcpy(err->where, where ? where : "", sizeof(err->where));
 	err->line = line;
 	err->col = col;
 	return code;

@@ -75,7 +75,8 @@ int am_sha256_file_hex(const char *path, char out[AM_SHA256_HEX_LEN], struct am_
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return am_err_at(err, AM_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+		return am_err_at(err, errno == ENOENT ? AM_ENOTFOUND : AM_EIO, path, 0, 0,
+		                 "cannot open: %s", strerror(errno));
 	struct am_sha256 h;
 	int rc = am_sha256_init(&h, err);
 	if (rc < 0)

@@ -50,13 +50,20 @@ int am_parse_long(const char *s, long *out, const char *what, struct am_err *err
 
 int am_parse_ulong(const char *s, unsigned long *out, const char *what, struct am_err *err)
 {
-	long v;
-	int rc = am_parse_long(s, &v, what, err);
-	if (rc < 0)
-		return rc;
-	if (v < 0)
+	if (!s || !*s || isspace((unsigned char)*s))
+		return am_err_set(err, AM_EINVAL, "%s: expected an integer, got '%s'", what,
+		                  s ? s : "");
+	/* strtoul would take "-1" as ULONG_MAX. */
+	if (*s == '-')
 		return am_err_set(err, AM_EINVAL, "%s: must not be negative, got '%s'", what, s);
-	*out = (unsigned long)v;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno == ERANGE)
+		return am_err_set(err, AM_EINVAL, "%s: integer out of range: '%s'", what, s);
+	if (end == s || !only_space(end))
+		return am_err_set(err, AM_EINVAL, "%s: expected an integer, got '%s'", what, s);
+	*out = v;
 	return 0;
 }
 

@@ -17,9 +17,14 @@ static void test_fake_clock(void)
 	am_clock_sleep_ns(0);
 	am_clock_sleep_ns(-5); /* non-positive sleeps do nothing */
 	AM_CHECK(am_clock_mono_ns() == 2501000005);
+	/* Sub-millisecond steps add up in wall time as they do in monotonic time. */
+	for (int i = 0; i < 10; i++)
+		am_clock_advance_ns(300000); /* 10 x 0.3 ms = 3 ms */
+	AM_CHECK(am_clock_mono_ns() == 2504000005);
+	AM_CHECK(am_clock_wall_ms() == 1700000002504);
 	/* An hour of fake sleep takes no real time. */
 	am_clock_sleep_ns(3600LL * 1000000000);
-	AM_CHECK(am_clock_wall_ms() == 1700003602501);
+	AM_CHECK(am_clock_wall_ms() == 1700003602504);
 	am_clock_set_system();
 }
 

@@ -102,6 +102,19 @@ static void test_long_message_truncated(void)
 	AM_CHECK(strncmp(err.msg, "context: mmm", 12) == 0);
 }
 
+static void test_own_fields_as_arguments(void)
+{
+	/* Re-setting an error from its own message and location is a common idiom. */
+	struct am_err err;
+	am_err_at(&err, AM_EPARSE, "a.yaml", 2, 3, "bad key");
+	am_err_at(&err, AM_EINVAL, err.where, err.line, err.col, "while checking: %s", err.msg);
+	AM_CHECK_STR(err.msg, "while checking: bad key");
+	AM_CHECK_STR(err.where, "a.yaml");
+	AM_CHECK_INT(err.code, AM_EINVAL);
+	am_err_set(&err, AM_EIO, "%s (again)", err.msg);
+	AM_CHECK_STR(err.msg, "while checking: bad key (again)");
+}
+
 static void test_code_names(void)
 {
 	AM_CHECK_STR(am_err_code_name(AM_OK), "OK");
@@ -127,6 +140,7 @@ int main(void)
 	AM_RUN(test_format_truncates_safely);
 	AM_RUN(test_prefix);
 	AM_RUN(test_long_message_truncated);
+	AM_RUN(test_own_fields_as_arguments);
 	AM_RUN(test_code_names);
 	return am_test_result();
 }

@@ -96,7 +96,7 @@ static void test_file(void)
 	AM_CHECK_STR(hex, EMPTY_HEX);
 	remove(path);
 	am_err_clear(&err);
-	AM_CHECK(am_sha256_file_hex(path, hex, &err) < 0);
+	AM_CHECK_INT(am_sha256_file_hex(path, hex, &err), AM_ENOTFOUND);
 	AM_CHECK_STR(err.where, path);
 }
 

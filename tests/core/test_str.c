@@ -56,8 +56,16 @@ static void test_parse_ulong(void)
 	AM_CHECK_INT(am_parse_ulong("-1", &v, "seed", &err), AM_EINVAL);
 	AM_CHECK(strstr(err.msg, "negative") != NULL);
 	AM_CHECK_INT(v, 99);
-	AM_CHECK_INT(am_parse_ulong("-0", &v, "seed", &err), 0); /* zero is not negative */
-	AM_CHECK_INT(v, 0);
+	AM_CHECK_INT(am_parse_ulong("-0", &v, "seed", &err), AM_EINVAL); /* no sign at all */
+	/* The whole unsigned range: seeds are 64-bit. */
+	AM_CHECK_INT(am_parse_ulong("18446744073709551615", &v, "seed", &err), 0);
+	AM_CHECK(v == ULONG_MAX);
+	AM_CHECK_INT(am_parse_ulong("18446744073709551616", &v, "seed", &err), AM_EINVAL);
+	AM_CHECK(strstr(err.msg, "range") != NULL);
+	AM_CHECK_INT(am_parse_ulong("+7", &v, "seed", &err), 0);
+	AM_CHECK(v == 7);
+	AM_CHECK_INT(am_parse_ulong("", &v, "seed", &err), AM_EINVAL);
+	AM_CHECK_INT(am_parse_ulong(" 1", &v, "seed", &err), AM_EINVAL);
 	AM_CHECK_INT(am_parse_ulong("12q", &v, "seed", &err), AM_EINVAL);
 	AM_CHECK_INT(am_parse_ulong("99999999999999999999999", &v, "seed", &err), AM_EINVAL);
 }
