@@ -23,19 +23,22 @@ static int tool_use_block(am_json *content, const struct am_tool_call *c, size_t
 	am_json *input = NULL;
 	/* The API wants the arguments as an object; a model's malformed arguments travel as a
 	 * string inside one so that the conversation can still be replayed. */
-	if (c->arguments &&
-	    am_json_parse(c->arguments, strlen(c->arguments), "arguments", &input, NULL) == 0 &&
-	    !json_is_object(input)) {
-		am_json_free(input);
-		input = NULL;
+	if (c->arguments) {
+		int prc =
+		    am_json_parse(c->arguments, strlen(c->arguments), "arguments", &input, NULL);
+		if (prc == AM_ENOMEM)
+			return am_err_set(err, AM_ENOMEM, "out of memory");
+		if (prc == 0 && !json_is_object(input)) {
+			am_json_free(input);
+			input = NULL;
+		}
 	}
 	if (!input) {
 		input = am_json_obj_new();
 		if (input && c->arguments && *c->arguments &&
 		    am_json_set_str(input, "_raw_arguments", c->arguments) < 0) {
 			am_json_free(input);
-			return am_err_set(err, AM_EINVAL,
-			                  "messages[%zu]: tool call arguments are not UTF-8", i);
+			return am_err_set(err, AM_ENOMEM, "out of memory");
 		}
 	}
 	am_json *b = am_json_obj_new();
@@ -48,7 +51,7 @@ static int tool_use_block(am_json *content, const struct am_tool_call *c, size_t
 	am_json_free(b);
 	am_json_free(input);
 	if (rc < 0)
-		return am_err_set(err, AM_EINVAL, "messages[%zu]: tool call is not valid UTF-8", i);
+		return am_err_set(err, AM_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -101,16 +104,14 @@ static int anthropic_build_chat(const struct http_model *m, const struct am_chat
 			    am_json_set_str(b, "content", msg->content ? msg->content : "") < 0 ||
 			    am_json_push(cur, b) < 0) {
 				am_json_free(b);
-				rc = am_err_set(err, AM_EINVAL,
-				                "messages[%zu]: text is not valid UTF-8", i);
+				rc = am_err_set(err, AM_ENOMEM, "out of memory");
 				goto out;
 			}
 			am_json_free(b);
 			continue;
 		}
 		if (msg->content && *msg->content && text_block(cur, msg->content) < 0) {
-			rc =
-			    am_err_set(err, AM_EINVAL, "messages[%zu]: text is not valid UTF-8", i);
+			rc = am_err_set(err, AM_ENOMEM, "out of memory");
 			goto out;
 		}
 		if (msg->role == AM_ROLE_ASSISTANT)
@@ -127,7 +128,7 @@ static int anthropic_build_chat(const struct http_model *m, const struct am_chat
 	    am_json_set_real(body, "temperature", req->temperature) < 0)
 		goto nomem;
 	if (system.len && am_json_set_str(body, "system", system.data) < 0) {
-		rc = am_err_set(err, AM_EINVAL, "system prompt is not valid UTF-8");
+		rc = am_err_set(err, AM_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (req->top_p > 0 && req->top_p < 1 && am_json_set_real(body, "top_p", req->top_p) < 0)
@@ -139,7 +140,7 @@ static int anthropic_build_chat(const struct http_model *m, const struct am_chat
 		for (size_t i = 0; stop && i < req->n_stop; i++)
 			if (am_json_push_str(stop, req->stop[i]) < 0) {
 				am_json_free(stop);
-				rc = am_err_set(err, AM_EINVAL, "stop[%zu] is not valid UTF-8", i);
+				rc = am_err_set(err, AM_ENOMEM, "out of memory");
 				goto out;
 			}
 		rc = stop ? am_json_set(body, "stop_sequences", stop) : AM_ENOMEM;
@@ -265,8 +266,10 @@ static int anthropic_parse_chat(const am_json *resp, struct am_chat_reply *r, st
 				goto out;
 			}
 			struct am_buf args = AM_BUF_INIT;
-			if (input && (rc = am_json_dump(input, false, &args, err)) < 0)
+			if (input && (rc = am_json_dump(input, false, &args, err)) < 0) {
+				am_buf_free(&args);
 				goto out;
+			}
 			tc->id = am_strdup(id);
 			tc->name = am_strdup(name);
 			tc->arguments = input ? am_buf_detach(&args, NULL, err) : am_strdup("{}");

@@ -248,6 +248,24 @@ int am_cache_count(struct am_cache *c, long *out, struct am_err *err)
 
 /* ---- reply <-> JSON ---- */
 
+static bool utf8_or_null(const char *s)
+{
+	return !s || am_utf8_valid(s, strlen(s));
+}
+
+static bool reply_text_valid(const struct am_chat_reply *r)
+{
+	if (!utf8_or_null(r->content) || !utf8_or_null(r->reasoning) ||
+	    !utf8_or_null(r->finish_reason) || !utf8_or_null(r->error_kind) ||
+	    !utf8_or_null(r->error))
+		return false;
+	for (size_t i = 0; i < r->n_tool_calls; i++)
+		if (!utf8_or_null(r->tool_calls[i].id) || !utf8_or_null(r->tool_calls[i].name) ||
+		    !utf8_or_null(r->tool_calls[i].arguments))
+			return false;
+	return true;
+}
+
 int am_chat_reply_to_json(const struct am_chat_reply *r, am_json **out, struct am_err *err)
 {
 	am_json *o = am_json_obj_new(), *calls = am_json_arr_new(), *lps = NULL;
@@ -290,9 +308,13 @@ int am_chat_reply_to_json(const struct am_chat_reply *r, am_json **out, struct a
 			goto nomem;
 	}
 	goto out;
-bad:
-	rc = am_err_set(err, AM_EINVAL, "reply holds text that is not valid UTF-8");
+bad : {
+	/* A setter failed: for text that is UTF-8 that can only be a failed allocation. */
+	bool valid = reply_text_valid(r);
+	rc = valid ? am_err_set(err, AM_ENOMEM, "out of memory")
+	           : am_err_set(err, AM_EINVAL, "reply holds text that is not valid UTF-8");
 	goto out;
+}
 nomem:
 	rc = am_err_set(err, AM_ENOMEM, "out of memory");
 out:

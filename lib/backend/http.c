@@ -454,8 +454,11 @@ static void judge_attempt(struct http_model *m, struct job *j, CURLcode cc, stru
 		}
 		am_json_free(json);
 		o->v = V_FAIL;
-		o->kind = "bad_response";
-		if (!json_type)
+		o->kind = prc == AM_ENOMEM ? "internal" : "bad_response";
+		if (prc == AM_ENOMEM)
+			(void)am_snprintf(o->msg, sizeof(o->msg),
+			                  "POST %s: out of memory parsing the answer", j->url);
+		else if (!json_type)
 			(void)am_snprintf(o->msg, sizeof(o->msg),
 			                  "POST %s: HTTP %ld with content type '%s', not JSON: %s",
 			                  j->url, status, ctype ? ctype : "(none)", snip);
@@ -579,6 +582,35 @@ static void job_finish(struct http_model *m, struct job *j, struct am_request_so
 	src->done(src->ctx, j->tag, &reply);
 }
 
+static bool text_ok(const char *s)
+{
+	return !s || am_utf8_valid(s, strlen(s));
+}
+
+/* Every text of the request is UTF-8 (JSON can carry nothing else), so that a later failure
+ * to build the body can only be a failed allocation. */
+static int check_request_text(const struct am_chat_request *req, struct am_err *err)
+{
+	for (size_t i = 0; i < req->n_messages; i++) {
+		const struct am_chat_message *m = &req->messages[i];
+		const char *bad = !text_ok(m->content)        ? "content"
+		                  : !text_ok(m->tool_call_id) ? "tool_call_id"
+		                  : !text_ok(m->name)         ? "name"
+		                                              : NULL;
+		for (size_t k = 0; !bad && k < m->n_tool_calls; k++)
+			if (!text_ok(m->tool_calls[k].id) || !text_ok(m->tool_calls[k].name) ||
+			    !text_ok(m->tool_calls[k].arguments))
+				bad = "tool_calls";
+		if (bad)
+			return am_err_set(err, AM_EINVAL, "messages[%zu].%s is not valid UTF-8", i,
+			                  bad);
+	}
+	for (size_t i = 0; i < req->n_stop; i++)
+		if (!text_ok(req->stop[i]))
+			return am_err_set(err, AM_EINVAL, "stop[%zu] is not valid UTF-8", i);
+	return 0;
+}
+
 /* Make a chat job, or answer it at once (cache hit, request it cannot build). Returns the job
  * or NULL when answered; negative *rc only when the whole run must stop. */
 static struct job *chat_job_new(struct http_model *m, const struct am_chat_request *req, void *tag,
@@ -605,7 +637,9 @@ static struct job *chat_job_new(struct http_model *m, const struct am_chat_reque
 	j->url = am_buf_detach(&url, NULL, err);
 	if (!j->url)
 		goto nomem;
-	int brc = m->codec->build_chat(m, req, &body, &berr);
+	int brc = check_request_text(req, &berr);
+	if (brc == 0)
+		brc = m->codec->build_chat(m, req, &body, &berr);
 	if (brc == AM_ENOMEM)
 		goto nomem;
 	if (brc < 0) {
@@ -1155,7 +1189,8 @@ int am_http_build_request(const struct am_model *base, const struct am_chat_requ
 	if (!base || (base->ops != &http_ops && base->ops != &http_ops_nologprob))
 		return am_err_set(err, AM_EINVAL, "not an HTTP model");
 	const struct http_model *m = (const struct http_model *)base;
-	return m->codec->build_chat(m, req, body, err);
+	int rc = check_request_text(req, err);
+	return rc < 0 ? rc : m->codec->build_chat(m, req, body, err);
 }
 
 int am_http_parse_reply(const char *provider, const char *body, size_t len,

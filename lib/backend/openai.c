@@ -119,9 +119,7 @@ static int build_message(const struct am_chat_message *msg, size_t i, am_json **
 			am_json_free(calls);
 			if (rc < 0) {
 				am_json_free(o);
-				return am_err_set(
-				    err, AM_EINVAL,
-				    "messages[%zu]: a tool call is not valid UTF-8 text", i);
+				return am_err_set(err, AM_ENOMEM, "out of memory");
 			}
 		}
 		break;
@@ -141,7 +139,8 @@ static int build_message(const struct am_chat_message *msg, size_t i, am_json **
 	return 0;
 bad_text:
 	am_json_free(o);
-	return am_err_set(err, AM_EINVAL, "messages[%zu]: text is not valid UTF-8", i);
+	/* The request's text was checked for UTF-8 before building (http.c). */
+	return am_err_set(err, AM_ENOMEM, "out of memory building messages[%zu]", i);
 nomem:
 	am_json_free(o);
 	return am_err_set(err, AM_ENOMEM, "out of memory");
@@ -183,7 +182,7 @@ static int openai_build_chat(const struct http_model *m, const struct am_chat_re
 		for (size_t i = 0; stop && i < req->n_stop; i++)
 			if (am_json_push_str(stop, req->stop[i]) < 0) {
 				am_json_free(stop);
-				rc = am_err_set(err, AM_EINVAL, "stop[%zu] is not valid UTF-8", i);
+				rc = am_err_set(err, AM_ENOMEM, "out of memory");
 				goto out;
 			}
 		rc = stop ? am_json_set(body, "stop", stop) : AM_ENOMEM;
@@ -279,8 +278,10 @@ static int openai_parse_chat(const am_json *resp, struct am_chat_reply *r, struc
 			} else if (json_is_object(args)) {
 				/* Some servers send the object itself. */
 				struct am_buf b = AM_BUF_INIT;
-				if (am_json_dump(args, false, &b, err) < 0)
+				if (am_json_dump(args, false, &b, err) < 0) {
+					am_buf_free(&b);
 					return AM_ENOMEM;
+				}
 				tc->arguments = am_buf_detach(&b, NULL, err);
 			} else {
 				tc->arguments = am_strdup("{}");
@@ -405,6 +406,9 @@ int am_openai_logprob(struct am_model *base, const char *context, const char *co
 	memset(&res, 0, sizeof(res));
 	if (!*continuation)
 		return am_err_set(err, AM_EINVAL, "logprob: the continuation is empty");
+	if (!am_utf8_valid(context, strlen(context)) ||
+	    !am_utf8_valid(continuation, strlen(continuation)))
+		return am_err_set(err, AM_EINVAL, "logprob: text is not valid UTF-8");
 	if ((rc = am_buf_puts(&prompt, context, err)) < 0 ||
 	    (rc = am_buf_puts(&prompt, continuation, err)) < 0)
 		goto out;
@@ -414,7 +418,7 @@ int am_openai_logprob(struct am_model *base, const char *context, const char *co
 	    am_json_set_bool(body, "echo", true) < 0 || am_json_set_int(body, "logprobs", 1) < 0 ||
 	    am_json_set_int(body, "max_tokens", 0) < 0 ||
 	    am_json_set_real(body, "temperature", 0.0) < 0) {
-		rc = am_err_set(err, AM_EINVAL, "logprob: text is not valid UTF-8");
+		rc = am_err_set(err, AM_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (http_post_json(m, "/completions", body, &res) < 0) {

@@ -211,6 +211,11 @@ static void test_client_errors(void)
 	one("ID=17 FAULT=filter", NULL, &r, &st);
 	expect_err(&r, "refused", "flagged");
 	am_chat_reply_free(&r);
+	/* Text that is not UTF-8 cannot be sent as JSON: that request fails, without an attempt. */
+	one("ID=18 \xff\xfe", NULL, &r, &st);
+	expect_err(&r, "bad_request", "messages[0].content is not valid UTF-8");
+	AM_CHECK_INT(st.attempts, 0);
+	am_chat_reply_free(&r);
 }
 
 static void test_auth_error_redacts_key(void)
