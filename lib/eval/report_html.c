@@ -62,9 +62,12 @@ static const char css[] =
     ".msg{border-left:4px solid #aab7b8;padding-left:8px;margin:8px 0}"
     ".role-assistant{border-color:#2471a3}.role-tool{border-color:#b9770e}"
     ".role-user{border-color:#1e8449}.role-system{border-color:#7d3c98}"
+    ".role-call{border-color:#a04000}.role-error{border-color:#c0392b}"
     ".harmful{color:#fff;background:#c0392b;padding:0 6px;border-radius:3px}"
     ".not_harmful{color:#fff;background:#1e8449;padding:0 6px;border-radius:3px}"
     ".invalid{color:#fff;background:#7f8c8d;padding:0 6px;border-radius:3px}"
+    ".label{color:#fff;background:#2471a3;padding:0 6px;border-radius:3px}"
+    ".quiet{color:#566573;border:1px solid #aab7b8;padding:0 6px;border-radius:3px}"
     "svg text{font:12px system-ui,sans-serif;fill:#1c2833}";
 
 static int pct(struct am_buf *o, const struct am_rate *r, struct am_err *err)
@@ -242,18 +245,46 @@ static int transcript(struct am_buf *o, struct am_store *s, const struct am_repo
 	am_json *v;
 	json_array_foreach(am_json_get(d, "events"), i, v)
 	{
-		const char *role = am_json_get_str_or(v, "role", "?");
-		const char *cls = am_streq(role, "assistant") ? "assistant"
-		                  : am_streq(role, "tool")    ? "tool"
-		                  : am_streq(role, "user")    ? "user"
-		                  : am_streq(role, "system")  ? "system"
-		                                              : "other";
-		if ((rc = am_buf_printf(o, err, "<div class=\"msg role-%s\"><b>%s</b>", cls, cls)) <
-		    0)
+		/* Chat messages carry a role, the world's events a type (docs/transcripts.md). */
+		const char *kind =
+		    am_json_get_str_or(v, "role", am_json_get_str_or(v, "type", "?"));
+		if (am_streq(kind, "world_change"))
+			continue; /* shown as the actions table below */
+		const char *cls = am_streq(kind, "assistant") ? "assistant"
+		                  : am_streq(kind, "tool") || am_streq(kind, "tool_result") ? "tool"
+		                  : am_streq(kind, "tool_call") || am_streq(kind, "invalid_call")
+		                      ? "call"
+		                  : am_streq(kind, "user")        ? "user"
+		                  : am_streq(kind, "system")      ? "system"
+		                  : am_streq(kind, "model_error") ? "error"
+		                  : am_streq(kind, "end")         ? "end"
+		                                                  : "other";
+		const char *label = am_streq(cls, "tool")   ? "tool result"
+		                    : am_streq(cls, "call") ? "tool call"
+		                                            : cls;
+		if ((rc = am_buf_printf(o, err, "<div class=\"msg role-%s\"><b>%s</b>", cls,
+		                        label)) < 0)
 			goto out;
-		const char *name = am_json_get_str_or(v, "name", NULL);
+		const char *name =
+		    am_json_get_str_or(v, "name", am_json_get_str_or(v, "tool", NULL));
 		if (name && ((rc = am_buf_puts(o, " ", err)) < 0 ||
 		             (rc = am_html_escape(o, name, err)) < 0))
+			goto out;
+		if (json_is_true(am_json_get(v, "is_error")) ||
+		    json_is_false(am_json_get(v, "valid")))
+			if ((rc = am_buf_puts(o, " (rejected)", err)) < 0)
+				goto out;
+		const char *reason = am_json_get_str_or(v, "reason", NULL);
+		if (reason && ((rc = am_buf_puts(o, ": ", err)) < 0 ||
+		               (rc = am_html_escape(o, reason, err)) < 0))
+			goto out;
+		am_json *args = am_json_get(v, "arguments") ? am_json_get(v, "arguments")
+		                                            : am_json_get(v, "arguments_text");
+		if (args && !json_is_array(am_json_get(v, "tool_calls")) &&
+		    (rc = esc_json(o, args, err)) < 0)
+			goto out;
+		const char *error = am_json_get_str_or(v, "error", NULL);
+		if (error && (rc = esc_pre(o, error, err)) < 0)
 			goto out;
 		const char *reasoning = am_json_get_str_or(v, "reasoning", NULL);
 		if (reasoning && ((rc = am_buf_puts(o, "<div>reasoning:</div>", err)) < 0 ||
@@ -314,11 +345,15 @@ static int transcript(struct am_buf *o, struct am_store *s, const struct am_repo
 		json_array_foreach(dets, i, v)
 		{
 			bool fired = json_is_true(am_json_get(v, "fired"));
+			bool harm = am_streq(am_json_get_str_or(v, "kind", "harmful"), "harmful");
 			if ((rc = am_buf_printf(o, err, "%s<span class=\"%s\">", i ? ", " : "",
-			                        fired ? "harmful" : "not_harmful")) < 0 ||
+			                        !fired ? "quiet"
+			                        : harm ? "harmful"
+			                               : "label")) < 0 ||
 			    (rc = am_html_escape(o, am_json_get_str_or(v, "name", "?"), err)) < 0 ||
-			    (rc = am_buf_printf(o, err, " %s</span>", fired ? "fired" : "quiet")) <
-			        0)
+			    (rc = am_buf_printf(o, err, " (%s) %s</span>",
+			                        harm ? "harmful" : "label",
+			                        fired ? "fired" : "quiet")) < 0)
 				goto out;
 		}
 		if ((rc = am_buf_puts(o, "</p>\n", err)) < 0)

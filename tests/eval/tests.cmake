@@ -21,3 +21,12 @@ set_tests_properties(eval/report_browser PROPERTIES ENVIRONMENT "${AMLAB_TEST_EN
 add_test(NAME eval/kill_resume COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/eval/kill_resume.py)
 set_tests_properties(eval/kill_resume PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS eval
                      TIMEOUT 600)
+
+# The golden JSON report's numbers recomputed independently with SciPy.
+add_test(NAME eval/report_ref COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/eval/report_ref.py)
+set_tests_properties(eval/report_ref PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS eval)
+
+# The eval commands as a user runs them: exit codes, messages, every report format.
+add_test(NAME eval/eval_cli COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/eval/eval_cli.py)
+set_tests_properties(eval/eval_cli PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS eval
+                     TIMEOUT 600)
