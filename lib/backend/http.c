@@ -1142,11 +1142,19 @@ int am_http_model_open(const char *id, const struct am_http_config *cfg_in, stru
 		m->api_key = am_strdup(key);
 		if (!m->api_key)
 			goto nomem;
-		if (strlen(key) >= 4 && (rc = am_log_add_secret(key)) < 0 && rc != AM_ELIMIT) {
+		rc = strlen(key) >= 4 ? am_log_add_secret(key) : 0;
+		if (rc == AM_ELIMIT) {
+			/* Refuse rather than run with a key the logs could print. */
+			rc = am_err_set(err, AM_ELIMIT,
+			                "model %s: too many distinct API keys in one process for the "
+			                "log redaction to cover another",
+			                id);
+			goto fail;
+		}
+		if (rc < 0) {
 			rc = am_err_set(err, rc, "registering the API key for redaction failed");
 			goto fail;
 		}
-		rc = 0;
 	}
 	cfg.base_url = cfg.api_key = cfg.anthropic_version = NULL;
 	m->cfg = cfg;
