@@ -1134,6 +1134,8 @@ int am_http_model_open(const char *id, const struct am_http_config *cfg_in, stru
 	while (ul > 0 && base_url[ul - 1] == '/')
 		ul--;
 	m->base_url = am_strndup(base_url, ul);
+	m->official_openai =
+	    codec == &am_openai_codec && http_contains_ci(base_url, "://api.openai.com");
 	m->anthropic_version =
 	    am_strdup(cfg.anthropic_version ? cfg.anthropic_version : "2023-06-01");
 	if (!m->base.id || !m->model_name || !m->base_url || !m->anthropic_version)
@@ -1145,10 +1147,11 @@ int am_http_model_open(const char *id, const struct am_http_config *cfg_in, stru
 		rc = strlen(key) >= 4 ? am_log_add_secret(key) : 0;
 		if (rc == AM_ELIMIT) {
 			/* Refuse rather than run with a key the logs could print. */
-			rc = am_err_set(err, AM_ELIMIT,
-			                "model %s: too many distinct API keys in one process for the "
-			                "log redaction to cover another",
-			                id);
+			rc = am_err_set(
+			    err, AM_ELIMIT,
+			    "model %s: too many distinct API keys in one process for the "
+			    "log redaction to cover another",
+			    id);
 			goto fail;
 		}
 		if (rc < 0) {

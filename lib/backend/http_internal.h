@@ -39,6 +39,7 @@ struct http_model {
 	char *base_url;   /* without trailing slash */
 	char *api_key;    /* NULL or "" when none is sent */
 	char *anthropic_version;
+	bool official_openai;      /* api.openai.com: wants max_completion_tokens, not max_tokens */
 	struct am_http_config cfg; /* defaults resolved; string fields not used after open */
 	struct curl_slist *headers;
 	CURLM *multi;

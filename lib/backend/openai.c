@@ -173,7 +173,11 @@ static int openai_build_chat(const struct http_model *m, const struct am_chat_re
 		goto nomem;
 	if (req->top_p > 0 && req->top_p < 1 && am_json_set_real(body, "top_p", req->top_p) < 0)
 		goto nomem;
-	if (req->max_tokens > 0 && am_json_set_int(body, "max_tokens", req->max_tokens) < 0)
+	/* OpenAI's own API refuses max_tokens for its reasoning models; other servers (vLLM,
+	 * llama.cpp, Ollama) know max_tokens best. */
+	if (req->max_tokens > 0 &&
+	    am_json_set_int(body, m->official_openai ? "max_completion_tokens" : "max_tokens",
+	                    req->max_tokens) < 0)
 		goto nomem;
 	if (req->want_logprobs && am_json_set_bool(body, "logprobs", true) < 0)
 		goto nomem;

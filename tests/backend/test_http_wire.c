@@ -153,6 +153,26 @@ static void test_openai_request_and_reply(void)
 	am_json_free(c.tools);
 }
 
+/* OpenAI's own endpoint gets max_completion_tokens (its reasoning models refuse max_tokens);
+ * opening makes no connection, so the loopback rule is lifted for this check only. */
+static void test_official_openai_token_field(void)
+{
+	struct am_chat_message um = {.role = AM_ROLE_USER, .content = "x"};
+	struct am_chat_request req = {.messages = &um, .n_messages = 1, .max_tokens = 50};
+	struct am_http_config cfg = {.base_url = "https://api.openai.com/v1", .api_key = ""};
+	struct am_model *m = NULL;
+	struct am_err err = {0};
+	am_json *b = NULL;
+	unsetenv("AMLAB_TEST_LOOPBACK_ONLY");
+	AM_CHECK_INT(am_http_model_open("openai/gpt-5", &cfg, &m, &err), 0);
+	setenv("AMLAB_TEST_LOOPBACK_ONLY", "1", 1);
+	AM_CHECK_INT(am_http_build_request(m, &req, &b, &err), 0);
+	AM_CHECK_INT(json_integer_value(am_json_get(b, "max_completion_tokens")), 50);
+	AM_CHECK(!am_json_get(b, "max_tokens"));
+	am_json_free(b);
+	am_model_close(m);
+}
+
 static void test_anthropic_request_and_reply(void)
 {
 	struct convo c;
@@ -483,6 +503,7 @@ int main(void)
 	if (fs_start(&srv) < 0)
 		return 1;
 	AM_RUN(test_openai_request_and_reply);
+	AM_RUN(test_official_openai_token_field);
 	AM_RUN(test_anthropic_request_and_reply);
 	AM_RUN(test_logprob_via_completions);
 	AM_RUN(test_cache_modes);
