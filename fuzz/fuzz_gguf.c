@@ -1,8 +1,11 @@
 /* fuzz_gguf.c: libFuzzer target for the GGUF reader. Any input must either be rejected with an
  * error message or yield an index whose every key, array element and tensor can be read back
- * without touching memory outside the input. */
+ * without touching memory outside the input. Files that parse are also handed to the tokenizer
+ * loader (hostile vocabularies), and a loaded tokenizer encodes and decodes a fixed text. */
 #include "amlab/alloc.h"
+#include "amlab/buf.h"
 #include "amlab/gguf.h"
+#include "amlab/tokenizer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -63,9 +66,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	struct am_gguf *g = NULL;
 	struct am_err err = {0};
-	if (am_gguf_open_memory(copy, size, "fuzz.gguf", &g, &err) == 0)
+	if (am_gguf_open_memory(copy, size, "fuzz.gguf", &g, &err) == 0) {
 		walk(g);
-	else if (!err.msg[0])
+		struct am_tokenizer *t = NULL;
+		if (am_tokenizer_load(g, &t, &err) == 0) {
+			static const char text[] = "Hello <|endoftext|> w\xc3\xb6rld 123 \xff\n";
+			int32_t *ids = NULL;
+			size_t n = 0;
+			struct am_buf out = AM_BUF_INIT;
+			if (am_tokenizer_encode(t, text, sizeof(text) - 1, true, &ids, &n, &err) ==
+			    0)
+				(void)am_tokenizer_decode(t, ids, n, true, &out, &err);
+			am_buf_free(&out);
+			am_free(ids);
+		} else if (!err.msg[0]) {
+			__builtin_trap();
+		}
+		am_tokenizer_free(t);
+	} else if (!err.msg[0])
 		__builtin_trap(); /* every rejection says why */
 	am_gguf_close(g);
 	am_free(copy);
