@@ -3,8 +3,12 @@
 server over the toy model (tests/backend/toy_model.h): models, chat with tools, n, seed,
 logprobs, streaming, prompt scoring with echo, errors, and concurrent clients.
 
-Usage: openai_client_peer.py SERVE_FIXTURE
+Usage: openai_client_peer.py SERVE_FIXTURE [AMLAB_BIN]
+With AMLAB_BIN the same checks run a second time through `amlab serve --model
+openai@fixture/toy-served`: amlab's CLI serving amlab's HTTP client as a proxy to the fixture.
 Expected values come from the toy model's documented rules, not from the server's code."""
+import os
+import signal
 import concurrent.futures
 import json
 import subprocess
@@ -33,7 +37,9 @@ def main():
     port = int(line[1])
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        run(base)
+        run(base, proxy=False)
+        if len(sys.argv) > 2:
+            run_proxy(sys.argv[2], base)
     finally:
         fixture.stdin.close()
         fixture.wait(timeout=30)
@@ -42,7 +48,25 @@ def main():
     return 1 if failures else 0
 
 
-def run(base):
+def run_proxy(amlab, fixture_base):
+    env = dict(os.environ, AMLAB_FIXTURE_BASE_URL=fixture_base)
+    env.pop("AMLAB_FIXTURE_API_KEY", None)
+    proc = subprocess.Popen([amlab, "serve", "--model", "openai@fixture/toy-served", "--port",
+                             "0", "--name", "toy-served"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    line = proc.stdout.readline()
+    check(line.startswith("listening on http://127.0.0.1:"), f"amlab serve said {line!r}")
+    url = line.split()[2]
+    try:
+        run(url, proxy=True)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    check(proc.returncode == 0, f"amlab serve exit status {proc.returncode}: {err}")
+    check("terminated" in err, f"amlab serve stderr {err!r}")
+
+
+def run(base, proxy):
     client = openai.OpenAI(base_url=base, api_key="not-a-real-key", max_retries=0, timeout=30)
 
     ids = [m.id for m in client.models.list()]
@@ -99,8 +123,11 @@ def run(base):
     r = client.chat.completions.create(model="toy-served", n=3,
                                        messages=[{"role": "user", "content": "hi"}])
     check([ch.index for ch in r.choices] == [0, 1, 2], "n=3 indices")
+    # Directly each choice is its own sample index; through the proxy each choice is its own
+    # HTTP request, and the sample index does not travel over the wire.
+    want = ["r0", "r0", "r0"] if proxy else ["r0", "r1", "r2"]
     check([(ch.message.model_extra or {}).get("reasoning_content") for ch in r.choices]
-          == ["r0", "r1", "r2"], "each choice its own sample index")
+          == want, "each choice its own sample index")
 
     stream = client.chat.completions.create(model="toy-served", stream=True,
                                             messages=[{"role": "user", "content": "hi"}])
