@@ -112,7 +112,30 @@ int cmd_show(int argc, char **argv)
 	struct am_condition *cd = NULL;
 	int status = AM_EXIT_OK;
 	bool by_path = is_dir(what);
-	if (am_suite_load(by_path ? what : (dir ? dir : am_suites_dir()), &s, &err) < 0)
+	const char *where = by_path ? what : (dir ? dir : am_suites_dir());
+	char *sdir = NULL;
+	if (!by_path) {
+		/* load only the scenario's own directory when it follows the naming convention
+		 * (much faster than validating every suite); else fall back to the whole tree */
+		char name[256];
+		size_t n = strcspn(what, "/");
+		if (n < sizeof(name)) {
+			memcpy(name, what, n);
+			name[n] = '\0';
+			if (am_scenario_find_dir(where, name, &sdir, NULL) == 0) {
+				if (am_suite_load(sdir, &s, &err) < 0) {
+					am_free(sdir);
+					return cli_fail("show", &err);
+				}
+				if (!am_suite_find(s, name)) {
+					am_suite_free(s);
+					s = NULL;
+				}
+			}
+			am_free(sdir);
+		}
+	}
+	if (!s && am_suite_load(where, &s, &err) < 0)
 		return cli_fail("show", &err);
 	if (by_path) {
 		if (am_suite_n_scenarios(s) != 1) {

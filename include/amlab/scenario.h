@@ -120,6 +120,12 @@ const char *am_scenario_axis_name(const struct am_scenario *sc, size_t a);
 size_t am_scenario_axis_n_values(const struct am_scenario *sc, size_t a);
 const char *am_scenario_axis_value(const struct am_scenario *sc, size_t a, size_t k);
 
+/* The directory of scenario `name` under dir, found by the convention that a scenario lives in a
+ * directory of its own name (up to 4 levels down). *out is owned by the caller (am_free);
+ * AM_ENOTFOUND when no such directory holds a scenario.yaml. Callers must still check the loaded
+ * scenario's name. */
+int am_scenario_find_dir(const char *dir, const char *name, char **out, struct am_err *err);
+
 /* Presets: named lists of condition-id globs (docs/scenarios.md, "Presets"). */
 size_t am_scenario_n_presets(const struct am_scenario *sc);
 const char *am_scenario_preset_name(const struct am_scenario *sc, size_t i);

@@ -477,6 +477,61 @@ int am_suite_render_id(const struct am_suite *s, const char *condition_id,
 	return am_suite_render_id_opts(s, condition_id, NULL, out, err);
 }
 
+static int find_dir_rec(const char *dir, const char *name, int depth, char **out)
+{
+	if (depth > 4)
+		return AM_ENOTFOUND;
+	DIR *dh = opendir(dir);
+	if (!dh)
+		return AM_ENOTFOUND;
+	struct strv subs = {0};
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(dh)) != NULL && rc == 0) {
+		if (de->d_name[0] == '.')
+			continue;
+		struct am_buf b = AM_BUF_INIT;
+		if (am_buf_printf(&b, NULL, "%s/%s", dir, de->d_name) < 0)
+			rc = AM_ENOMEM;
+		else if (is_dir(b.data))
+			rc = strv_push(&subs, b.data);
+		am_buf_free(&b);
+	}
+	closedir(dh);
+	if (subs.n > 1)
+		qsort(subs.v, subs.n, sizeof(char *), cmp_str);
+	int found = rc < 0 ? rc : AM_ENOTFOUND;
+	for (size_t i = 0; i < subs.n && found == AM_ENOTFOUND; i++) {
+		const char *base = strrchr(subs.v[i], '/');
+		base = base ? base + 1 : subs.v[i];
+		int hm = strcmp(base, name) == 0 ? has_manifest(subs.v[i]) : 0;
+		if (hm < 0) {
+			found = hm;
+		} else if (hm) {
+			if (!(*out = am_strdup(subs.v[i])))
+				found = AM_ENOMEM;
+			else
+				found = 0;
+		} else if (has_manifest(subs.v[i]) == 0) {
+			found = find_dir_rec(subs.v[i], name, depth + 1, out);
+		}
+	}
+	am_strv_free(subs.v, subs.n);
+	return found;
+}
+
+int am_scenario_find_dir(const char *dir, const char *name, char **out, struct am_err *err)
+{
+	*out = NULL;
+	int rc = find_dir_rec(dir, name, 0, out);
+	if (rc == AM_ENOMEM)
+		return am_err_set(err, AM_ENOMEM, "out of memory");
+	if (rc < 0)
+		return am_err_set(err, AM_ENOTFOUND,
+		                  "no directory '%s' with a scenario.yaml under %s", name, dir);
+	return 0;
+}
+
 const char *am_suites_dir(void)
 {
 	static char dir[4096];
