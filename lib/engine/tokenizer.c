@@ -1242,7 +1242,9 @@ int am_tokenizer_detokenize(const struct am_tokenizer *t, const int32_t *ids, si
 		int rc = am_tokenizer_piece(t, ids[i], render_special, &p, &len, err);
 		if (rc < 0)
 			return rc;
-		if (i == 0 && t->add_space_prefix && len > 0 && p[0] == ' ') {
+		/* only SentencePiece adds the prefix space that this removes */
+		if (i == 0 && t->model == MODEL_SPM && t->add_space_prefix && len > 0 &&
+		    p[0] == ' ') {
 			p++;
 			len--;
 		}
