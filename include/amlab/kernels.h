@@ -1,0 +1,99 @@
+/* kernels.h: the compute kernels of the local engine. Every op has a naive reference
+ * (am_*_ref: plain loops, double accumulation where it matters) that the optimised versions
+ * (AVX2/FMA/F16C chosen at run time from am_cpu_features(), with a scalar fallback) are tested
+ * against.
+ *
+ * Layouts: a weight matrix has `rows` output rows of `cols` inputs each, row-major, every row a
+ * whole number of blocks of its type (struct am_qmat). Activations are row-major
+ * [n_tokens][cols] floats; results [n_tokens][rows]. The KV cache stores half floats.
+ *
+ * Ownership: kernels read and write caller memory only. struct am_kernel_ctx holds the scratch
+ * memory of the optimised matmul (grown on demand, freed by am_kernel_ctx_free). */
+#ifndef AMLAB_KERNELS_H
+#define AMLAB_KERNELS_H
+
+#include "amlab/quant.h"
+#include "amlab/threadpool.h"
+
+struct am_qmat {
+	enum am_ggml_type type;
+	const void *data;
+	size_t rows, cols;
+	size_t row_bytes;
+};
+
+struct am_kernel_ctx {
+	struct am_threadpool *pool; /* borrowed; NULL = single thread */
+	void *act;                  /* quantized activations */
+	size_t act_cap;
+	float *tiles; /* per-thread dequantized weight tiles */
+	size_t tiles_cap;
+	bool force_generic;    /* tests: use the scalar paths even on AVX2 machines */
+	bool f32_activations;  /* multiply dequantized weights with float activations (slower,
+	                          no 8-bit rounding of activations) */
+	size_t f32_min_tokens; /* batches of at least this many tokens use float activations
+	                          anyway (0: the default, 4) */
+};
+
+void am_kernel_ctx_free(struct am_kernel_ctx *k);
+
+/* y[t][r] = sum_c W[r][c] * x[t][c]. */
+void am_matmul_ref(const struct am_qmat *w, const float *x, size_t n_tok, float *y);
+/* Several matrices with the same input and column count in one parallel dispatch (e.g. the Q,
+ * K and V projections): ys[i][t][r] for matrix i. Returns AM_ENOMEM when scratch cannot grow. */
+int am_matmul_multi(struct am_kernel_ctx *k, size_t n_mats, const struct am_qmat *const *ws,
+                    const float *x, size_t n_tok, float *const *ys);
+int am_matmul(struct am_kernel_ctx *k, const struct am_qmat *w, const float *x, size_t n_tok,
+              float *y);
+
+/* f32 dot products (reference: double accumulation). */
+double am_dot_f32_ref(const float *a, const float *b, size_t n);
+float am_dot_f32(const float *a, const float *b, size_t n);
+
+/* out = x / rms(x) * w (w may be NULL: no weight). In place allowed. */
+void am_rmsnorm_ref(const float *x, const float *w, size_t n, float eps, float *out);
+void am_rmsnorm(const float *x, const float *w, size_t n, float eps, float *out);
+
+/* Rotary position embedding of n_heads heads of head_dim values at position pos, rotating the
+ * first n_rot dims. neox: pairs (i, i + n_rot/2); otherwise adjacent pairs (2i, 2i+1).
+ * freq_factors (n_rot/2 values, may be NULL) divide the frequencies (Llama 3.1 scaling);
+ * freq_scale multiplies the position (linear scaling, 1 = none). */
+struct am_rope {
+	int n_rot;
+	bool neox;
+	float theta_base;
+	float freq_scale;
+	const float *freq_factors;
+};
+void am_rope_ref(float *x, int n_heads, int head_dim, long pos, const struct am_rope *r);
+void am_rope(float *x, int n_heads, int head_dim, long pos, const struct am_rope *r);
+
+void am_softmax_ref(float *x, size_t n);
+void am_softmax(float *x, size_t n);
+float am_silu(float x);
+float am_gelu(float x); /* tanh approximation, as GGUF models are trained/converted with */
+/* out[i] = act(gate[i]) * up[i]; act = silu or gelu. In place on gate allowed. */
+void am_glu(const float *gate, const float *up, size_t n, bool gelu, float *out);
+
+/* Attention of n_q_heads query heads (grouped onto n_kv_heads) at one position over cached
+ * keys/values at positions [p0, p1): K and V hold half floats, `kv_stride` halves per position
+ * (n_kv_heads * head_dim), head h using kv head h / (n_q_heads / n_kv_heads). q and out are
+ * [n_q_heads][head_dim]. scores is scratch of (p1 - p0) * (n_q_heads / n_kv_heads) floats. */
+struct am_attn_args {
+	const float *q;
+	const uint16_t *k, *v;
+	size_t kv_stride;
+	int n_q_heads, n_kv_heads, head_dim;
+	long p0, p1;
+	float scale;
+	float *out;
+};
+void am_attention_ref(const struct am_attn_args *a);
+/* Only kv heads [kvh0, kvh1) (a parallel work unit). */
+void am_attention(const struct am_attn_args *a, int kvh0, int kvh1, float *scores,
+                  bool force_generic);
+
+/* Convert floats to halves (KV cache writes). */
+void am_f32_to_f16_row(const float *x, uint16_t *y, size_t n);
+
+#endif

@@ -1,0 +1,53 @@
+/* quant.h: the tensor types of GGUF files (ggml block layouts): half/bfloat conversion and
+ * dequantization of F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K rows,
+ * and the 16-bit activation blocks the integer matmul kernels multiply quantized weights with.
+ *
+ * Ownership: plain functions over caller-provided memory; nothing is allocated. */
+#ifndef AMLAB_QUANT_H
+#define AMLAB_QUANT_H
+
+#include "amlab/gguf.h"
+
+/* IEEE half <-> float (round to nearest even; NaN/Inf preserved). */
+float am_fp16_to_fp32(uint16_t h);
+uint16_t am_fp32_to_fp16(float f);
+/* bfloat16 <-> float (round to nearest even, NaN kept quiet, as ggml does). */
+float am_bf16_to_fp32(uint16_t h);
+uint16_t am_fp32_to_bf16(float f);
+
+/* True for the types this engine computes with. */
+bool am_quant_supported(enum am_ggml_type t);
+/* Elements and bytes per block of a supported type (0 when unsupported). */
+size_t am_quant_block_elems(enum am_ggml_type t);
+size_t am_quant_block_bytes(enum am_ggml_type t);
+/* Bytes of a row of n elements; 0 when n is not a whole number of blocks or t unsupported. */
+size_t am_quant_row_bytes(enum am_ggml_type t, size_t n);
+
+/* Dequantize n elements (a whole number of blocks) of type t from src into dst. The scalar
+ * version is the reference; am_dequantize_row picks a SIMD version where one exists, with
+ * bit-identical results. Returns AM_EINVAL for an unsupported type or a partial block. */
+int am_dequantize_row_ref(enum am_ggml_type t, const void *src, float *dst, size_t n);
+int am_dequantize_row(enum am_ggml_type t, const void *src, float *dst, size_t n);
+
+/* Activation blocks for the integer dot products: 32 int16 values q, their scale d (x ~ d*q)
+ * and s = d * sum(q). Sixteen bits (not ggml's eight) keep the rounding of activations ~1e-5
+ * relative, so single-token decoding agrees with float references to the token. */
+#define AM_QA_BLOCK 32
+struct am_qa_block {
+	float d;
+	float s;
+	int16_t q[AM_QA_BLOCK];
+};
+
+/* Types whose matmul uses the integer kernels over am_qa_block activations. */
+bool am_quant_uses_qa(enum am_ggml_type t);
+/* Quantize n floats (n a multiple of 32) to n/32 activation blocks (the scalar reference and
+ * the dispatching version; bit-identical). */
+void am_quantize_qa_ref(const float *x, struct am_qa_block *out, size_t n);
+void am_quantize_qa(const float *x, struct am_qa_block *out, size_t n);
+/* Dot product of one weight row (type t, n elements) with activation blocks: the scalar
+ * reference and the dispatching version (AVX2 where available). */
+float am_vec_dot_qa_ref(enum am_ggml_type t, const void *w, const struct am_qa_block *a, size_t n);
+float am_vec_dot_qa(enum am_ggml_type t, const void *w, const struct am_qa_block *a, size_t n);
+
+#endif

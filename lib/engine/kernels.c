@@ -1,0 +1,433 @@
+/* kernels.c: reference kernels, the scalar fallbacks and the run-time dispatch to the AVX2
+ * versions in kernels_avx2.c (see amlab/kernels.h). */
+#include "amlab/kernels.h"
+
+#include "amlab/alloc.h"
+#include "amlab/cpu.h"
+#include "kernels_internal.h"
+#include "quant_internal.h"
+
+#include <math.h>
+
+#define TILE_ROWS      16
+#define F32_MIN_TOKENS 4
+
+static bool use_avx2(bool force_generic)
+{
+	const struct am_cpu_features *f = am_cpu_features();
+	return !force_generic && f->avx2 && f->fma && f->f16c;
+}
+
+void am_kernel_ctx_free(struct am_kernel_ctx *k)
+{
+	if (!k)
+		return;
+	am_free(k->act);
+	am_free(k->tiles);
+	k->act = NULL;
+	k->tiles = NULL;
+	k->act_cap = k->tiles_cap = 0;
+}
+
+double am_dot_f32_ref(const float *a, const float *b, size_t n)
+{
+	double s = 0.0;
+	for (size_t i = 0; i < n; i++)
+		s += (double)a[i] * (double)b[i];
+	return s;
+}
+
+static float dot_f32_generic(const float *a, const float *b, size_t n)
+{
+	float s[4] = {0, 0, 0, 0};
+	size_t i = 0;
+	for (; i + 4 <= n; i += 4)
+		for (int j = 0; j < 4; j++)
+			s[j] += a[i + j] * b[i + j];
+	for (; i < n; i++)
+		s[0] += a[i] * b[i];
+	return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+float am_dot_f32(const float *a, const float *b, size_t n)
+{
+	if (use_avx2(false))
+		return am_dot_f32_avx2(a, b, n);
+	return dot_f32_generic(a, b, n);
+}
+
+void am_matmul_ref(const struct am_qmat *w, const float *x, size_t n_tok, float *y)
+{
+	float *row = am_malloc(w->cols * sizeof(float));
+	if (!row) {
+		/* the reference is a test oracle: fail loudly rather than return garbage */
+		for (size_t i = 0; i < n_tok * w->rows; i++)
+			y[i] = NAN;
+		return;
+	}
+	for (size_t r = 0; r < w->rows; r++) {
+		am_dequantize_row_ref(w->type, (const uint8_t *)w->data + r * w->row_bytes, row,
+		                      w->cols);
+		for (size_t t = 0; t < n_tok; t++)
+			y[t * w->rows + r] = (float)am_dot_f32_ref(row, x + t * w->cols, w->cols);
+	}
+	am_free(row);
+}
+
+struct matmul_job {
+	struct am_kernel_ctx *k;
+	size_t n_mats;
+	const struct am_qmat *const *ws;
+	const float *x;
+	size_t n_tok;
+	float *const *ys;
+	size_t tiles_before[9]; /* tile index where matrix i starts (n_mats <= 8) */
+	size_t n_tiles;
+	bool avx2;
+	bool f32; /* float activations for every type */
+};
+
+static void matmul_tile(struct matmul_job *j, size_t mi, size_t r0, size_t r1, float *tile)
+{
+	const struct am_qmat *w = j->ws[mi];
+	float *y = j->ys[mi];
+	size_t cols = w->cols, rows = w->rows;
+	const uint8_t *base = w->data;
+	if (am_quant_uses_qa(w->type) && !j->f32) {
+		const struct am_qa_block *act = j->k->act;
+		size_t nb = cols / AM_QA_BLOCK;
+		if (j->avx2) {
+			for (size_t t = 0; t < j->n_tok; t++) {
+				size_t r = r0;
+				for (; r + 2 <= r1; r += 2)
+					am_vec_dot_qa_x2_avx2(w->type, base + r * w->row_bytes,
+					                      w->row_bytes, act + t * nb, cols,
+					                      y + t * rows + r);
+				for (; r < r1; r++)
+					y[t * rows + r] = am_vec_dot_qa_avx2(
+					    w->type, base + r * w->row_bytes, act + t * nb, cols);
+			}
+		} else {
+			for (size_t t = 0; t < j->n_tok; t++)
+				for (size_t r = r0; r < r1; r++)
+					y[t * rows + r] = am_vec_dot_qa_ref(
+					    w->type, base + r * w->row_bytes, act + t * nb, cols);
+		}
+		return;
+	}
+	const float *rowsf;
+	if (w->type == AM_GGML_F32) {
+		rowsf = (const float *)(base + r0 * w->row_bytes);
+	} else {
+		for (size_t r = r0; r < r1; r++) {
+			if (j->avx2)
+				am_dequantize_row(w->type, base + r * w->row_bytes,
+				                  tile + (r - r0) * cols, cols);
+			else
+				am_dequantize_row_ref(w->type, base + r * w->row_bytes,
+				                      tile + (r - r0) * cols, cols);
+		}
+		rowsf = tile;
+	}
+	if (j->avx2) {
+		am_gemm_f32_avx2(rowsf, r1 - r0, j->x, j->n_tok, cols, y + r0, rows);
+		return;
+	}
+	for (size_t t = 0; t < j->n_tok; t++) {
+		const float *xt = j->x + t * cols;
+		for (size_t r = r0; r < r1; r++)
+			y[t * rows + r] = dot_f32_generic(rowsf + (r - r0) * cols, xt, cols);
+	}
+}
+
+static void matmul_worker(void *ctx, size_t ti, int thread)
+{
+	struct matmul_job *j = ctx;
+	float *tile =
+	    j->k->tiles ? j->k->tiles + (size_t)thread * TILE_ROWS * j->ws[0]->cols : NULL;
+	size_t mi = 0;
+	while (mi + 1 < j->n_mats && ti >= j->tiles_before[mi + 1])
+		mi++;
+	size_t local = ti - j->tiles_before[mi];
+	size_t r0 = local * TILE_ROWS, r1 = AM_MIN(r0 + TILE_ROWS, j->ws[mi]->rows);
+	matmul_tile(j, mi, r0, r1, tile);
+}
+
+static int grow(void **p, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	void *n = am_realloc(*p, need);
+	if (!n)
+		return AM_ENOMEM;
+	*p = n;
+	*cap = need;
+	return 0;
+}
+
+int am_matmul_multi(struct am_kernel_ctx *k, size_t n_mats, const struct am_qmat *const *ws,
+                    const float *x, size_t n_tok, float *const *ys)
+{
+	if (n_mats == 0 || n_mats > 8)
+		return AM_EINVAL;
+	struct matmul_job j = {.k = k,
+	                       .n_mats = n_mats,
+	                       .ws = ws,
+	                       .x = x,
+	                       .n_tok = n_tok,
+	                       .ys = ys,
+	                       .avx2 = use_avx2(k->force_generic)};
+	size_t cols = ws[0]->cols;
+	/* Batches of several tokens amortize dequantizing a weight tile over all of them and then
+	 * run at f32 FMA speed, exactly; single tokens use the 8-bit integer dot products, which
+	 * read the quantized weights directly. */
+	j.f32 =
+	    k->f32_activations || n_tok >= (k->f32_min_tokens ? k->f32_min_tokens : F32_MIN_TOKENS);
+	bool any_qa = false, any_f32 = false;
+	for (size_t i = 0; i < n_mats; i++) {
+		if (ws[i]->cols != cols)
+			return AM_EINVAL;
+		j.tiles_before[i] = j.n_tiles;
+		j.n_tiles += (ws[i]->rows + TILE_ROWS - 1) / TILE_ROWS;
+		if (am_quant_uses_qa(ws[i]->type) && !j.f32)
+			any_qa = true;
+		else
+			any_f32 = true;
+	}
+	int nth = am_threadpool_size(k->pool);
+	if (any_qa) {
+		if (cols % AM_QA_BLOCK)
+			return AM_EINVAL;
+		if (grow(&k->act, &k->act_cap,
+		         n_tok * (cols / AM_QA_BLOCK) * sizeof(struct am_qa_block)))
+			return AM_ENOMEM;
+		struct am_qa_block *act = k->act;
+		for (size_t t = 0; t < n_tok; t++) {
+			if (j.avx2)
+				am_quantize_qa_avx2(x + t * cols, act + t * (cols / AM_QA_BLOCK),
+				                    cols);
+			else
+				am_quantize_qa_ref(x + t * cols, act + t * (cols / AM_QA_BLOCK),
+				                   cols);
+		}
+	}
+	if (any_f32 &&
+	    grow((void **)&k->tiles, &k->tiles_cap, (size_t)nth * TILE_ROWS * cols * sizeof(float)))
+		return AM_ENOMEM;
+	am_threadpool_run(k->pool, matmul_worker, &j, j.n_tiles);
+	return 0;
+}
+
+int am_matmul(struct am_kernel_ctx *k, const struct am_qmat *w, const float *x, size_t n_tok,
+              float *y)
+{
+	const struct am_qmat *ws[1] = {w};
+	float *ys[1] = {y};
+	return am_matmul_multi(k, 1, ws, x, n_tok, ys);
+}
+
+void am_rmsnorm_ref(const float *x, const float *w, size_t n, float eps, float *out)
+{
+	double ss = 0.0;
+	for (size_t i = 0; i < n; i++)
+		ss += (double)x[i] * x[i];
+	double scale = 1.0 / sqrt(ss / (double)n + eps);
+	for (size_t i = 0; i < n; i++)
+		out[i] = (float)(x[i] * scale * (w ? w[i] : 1.0f));
+}
+
+void am_rmsnorm(const float *x, const float *w, size_t n, float eps, float *out)
+{
+	float s[4] = {0, 0, 0, 0};
+	size_t i = 0;
+	for (; i + 4 <= n; i += 4)
+		for (int j = 0; j < 4; j++)
+			s[j] += x[i + j] * x[i + j];
+	for (; i < n; i++)
+		s[0] += x[i] * x[i];
+	float ss = (s[0] + s[1]) + (s[2] + s[3]);
+	float scale = 1.0f / sqrtf(ss / (float)n + eps);
+	if (w)
+		for (i = 0; i < n; i++)
+			out[i] = x[i] * scale * w[i];
+	else
+		for (i = 0; i < n; i++)
+			out[i] = x[i] * scale;
+}
+
+static void rope_apply(float *x, int n_heads, int head_dim, long pos, const struct am_rope *r,
+                       bool precise)
+{
+	int half = r->n_rot / 2;
+	for (int i = 0; i < half; i++) {
+		double inv = pow((double)r->theta_base, -2.0 * i / (double)r->n_rot);
+		if (r->freq_factors)
+			inv /= (double)r->freq_factors[i];
+		double theta = (double)pos * (double)r->freq_scale * inv;
+		double c = cos(theta), s = sin(theta);
+		for (int h = 0; h < n_heads; h++) {
+			float *v = x + (size_t)h * head_dim;
+			int a = r->neox ? i : 2 * i, b = r->neox ? i + half : 2 * i + 1;
+			if (precise) {
+				double x0 = v[a], x1 = v[b];
+				v[a] = (float)(x0 * c - x1 * s);
+				v[b] = (float)(x0 * s + x1 * c);
+			} else {
+				float x0 = v[a], x1 = v[b], cf = (float)c, sf = (float)s;
+				v[a] = x0 * cf - x1 * sf;
+				v[b] = x0 * sf + x1 * cf;
+			}
+		}
+	}
+}
+
+void am_rope_ref(float *x, int n_heads, int head_dim, long pos, const struct am_rope *r)
+{
+	rope_apply(x, n_heads, head_dim, pos, r, true);
+}
+
+void am_rope(float *x, int n_heads, int head_dim, long pos, const struct am_rope *r)
+{
+	rope_apply(x, n_heads, head_dim, pos, r, false);
+}
+
+void am_softmax_ref(float *x, size_t n)
+{
+	if (n == 0)
+		return;
+	double mx = x[0];
+	for (size_t i = 1; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+	double sum = 0.0;
+	for (size_t i = 0; i < n; i++)
+		sum += exp((double)x[i] - mx);
+	for (size_t i = 0; i < n; i++)
+		x[i] = (float)(exp((double)x[i] - mx) / sum);
+}
+
+void am_softmax(float *x, size_t n)
+{
+	if (n == 0)
+		return;
+	if (use_avx2(false)) {
+		am_softmax_avx2(x, n);
+		return;
+	}
+	float mx = x[0];
+	for (size_t i = 1; i < n; i++)
+		mx = fmaxf(mx, x[i]);
+	float sum = 0.0f;
+	for (size_t i = 0; i < n; i++) {
+		x[i] = expf(x[i] - mx);
+		sum += x[i];
+	}
+	float inv = 1.0f / sum;
+	for (size_t i = 0; i < n; i++)
+		x[i] *= inv;
+}
+
+float am_silu(float x)
+{
+	return x / (1.0f + expf(-x));
+}
+
+float am_gelu(float x)
+{
+	const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+	return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+void am_glu(const float *gate, const float *up, size_t n, bool gelu, float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (gelu ? am_gelu(gate[i]) : am_silu(gate[i])) * up[i];
+}
+
+void am_attention_ref(const struct am_attn_args *a)
+{
+	long n = a->p1 - a->p0;
+	int group = a->n_q_heads / a->n_kv_heads;
+	double *s = am_malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+	if (!s) {
+		for (int i = 0; i < a->n_q_heads * a->head_dim; i++)
+			a->out[i] = NAN;
+		return;
+	}
+	for (int h = 0; h < a->n_q_heads; h++) {
+		int kvh = h / group;
+		const float *q = a->q + (size_t)h * a->head_dim;
+		double mx = -INFINITY;
+		for (long p = 0; p < n; p++) {
+			const uint16_t *k =
+			    a->k + (size_t)(a->p0 + p) * a->kv_stride + (size_t)kvh * a->head_dim;
+			double d = 0.0;
+			for (int i = 0; i < a->head_dim; i++)
+				d += (double)q[i] * am_fp16_to_fp32(k[i]);
+			s[p] = d * a->scale;
+			mx = s[p] > mx ? s[p] : mx;
+		}
+		double sum = 0.0;
+		for (long p = 0; p < n; p++) {
+			s[p] = exp(s[p] - mx);
+			sum += s[p];
+		}
+		for (int i = 0; i < a->head_dim; i++) {
+			double acc = 0.0;
+			for (long p = 0; p < n; p++)
+				acc +=
+				    s[p] * am_fp16_to_fp32(a->v[(size_t)(a->p0 + p) * a->kv_stride +
+				                                (size_t)kvh * a->head_dim + i]);
+			a->out[(size_t)h * a->head_dim + i] = n > 0 ? (float)(acc / sum) : 0.0f;
+		}
+	}
+	am_free(s);
+}
+
+static void attention_generic(const struct am_attn_args *a, int kvh0, int kvh1, float *scores)
+{
+	long n = a->p1 - a->p0;
+	int group = a->n_q_heads / a->n_kv_heads, hd = a->head_dim;
+	for (int kvh = kvh0; kvh < kvh1; kvh++) {
+		for (int g = 0; g < group; g++) {
+			int h = kvh * group + g;
+			const float *q = a->q + (size_t)h * hd;
+			float *out = a->out + (size_t)h * hd;
+			for (long p = 0; p < n; p++) {
+				const uint16_t *k =
+				    a->k + (size_t)(a->p0 + p) * a->kv_stride + (size_t)kvh * hd;
+				float d = 0.0f;
+				for (int i = 0; i < hd; i++)
+					d += q[i] * am_fp16_to_fp32(k[i]);
+				scores[p] = d * a->scale;
+			}
+			am_softmax(scores, (size_t)n);
+			for (int i = 0; i < hd; i++)
+				out[i] = 0.0f;
+			for (long p = 0; p < n; p++) {
+				const uint16_t *v =
+				    a->v + (size_t)(a->p0 + p) * a->kv_stride + (size_t)kvh * hd;
+				for (int i = 0; i < hd; i++)
+					out[i] += scores[p] * am_fp16_to_fp32(v[i]);
+			}
+		}
+	}
+}
+
+void am_attention(const struct am_attn_args *a, int kvh0, int kvh1, float *scores,
+                  bool force_generic)
+{
+	if (use_avx2(force_generic) && a->head_dim % 8 == 0)
+		am_attention_avx2(a, kvh0, kvh1, scores);
+	else
+		attention_generic(a, kvh0, kvh1, scores);
+}
+
+void am_f32_to_f16_row(const float *x, uint16_t *y, size_t n)
+{
+	if (use_avx2(false)) {
+		am_f32_to_f16_row_avx2(x, y, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		y[i] = am_fp32_to_fp16(x[i]);
+}

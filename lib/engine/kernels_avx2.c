@@ -1,0 +1,226 @@
+/* kernels_avx2.c: AVX2/FMA/F16C kernels (f32 dot, two-row integer dot, softmax with a
+ * vectorised exp, attention over a half-float KV cache). Only these functions carry the target
+ * attribute; the dispatchers in kernels.c call them after checking the CPU. */
+#include "kernels_internal.h"
+#include "quant_internal.h"
+
+#include <math.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+AVX2 static inline float hsum(__m256 v)
+{
+	__m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+	lo = _mm_add_ps(lo, hi);
+	lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+	lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+	return _mm_cvtss_f32(lo);
+}
+
+AVX2 float am_dot_f32_avx2(const float *a, const float *b, size_t n)
+{
+	__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+		s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+		s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+	}
+	for (; i + 8 <= n; i += 8)
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+	float s = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+	for (; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+/* 4 weight rows x 3 tokens of dot products, 12 accumulators. */
+AVX2 static void gemm_4x3(const float *w, const float *x, size_t cols, float *y, size_t ldy)
+{
+	__m256 acc[4][3];
+	for (int r = 0; r < 4; r++)
+		for (int t = 0; t < 3; t++)
+			acc[r][t] = _mm256_setzero_ps();
+	for (size_t c = 0; c < cols; c += 8) {
+		__m256 xv0 = _mm256_loadu_ps(x + c), xv1 = _mm256_loadu_ps(x + cols + c),
+		       xv2 = _mm256_loadu_ps(x + 2 * cols + c);
+		for (int r = 0; r < 4; r++) {
+			__m256 wv = _mm256_loadu_ps(w + (size_t)r * cols + c);
+			acc[r][0] = _mm256_fmadd_ps(wv, xv0, acc[r][0]);
+			acc[r][1] = _mm256_fmadd_ps(wv, xv1, acc[r][1]);
+			acc[r][2] = _mm256_fmadd_ps(wv, xv2, acc[r][2]);
+		}
+	}
+	for (int r = 0; r < 4; r++)
+		for (int t = 0; t < 3; t++)
+			y[(size_t)t * ldy + r] = hsum(acc[r][t]);
+}
+
+AVX2 void am_gemm_f32_avx2(const float *w, size_t nr, const float *x, size_t nt, size_t cols,
+                           float *y, size_t ldy)
+{
+	size_t t = 0;
+	if (cols % 8 == 0) {
+		for (; t + 3 <= nt; t += 3) {
+			size_t r = 0;
+			for (; r + 4 <= nr; r += 4)
+				gemm_4x3(w + r * cols, x + t * cols, cols, y + t * ldy + r, ldy);
+			for (; r < nr; r++)
+				for (size_t k = 0; k < 3; k++)
+					y[(t + k) * ldy + r] =
+					    am_dot_f32_avx2(w + r * cols, x + (t + k) * cols, cols);
+		}
+	}
+	for (; t < nt; t++)
+		for (size_t r = 0; r < nr; r++)
+			y[t * ldy + r] = am_dot_f32_avx2(w + r * cols, x + t * cols, cols);
+}
+
+/* exp(x) for x <= 0 region and beyond: 2^n * p(r), r = x - n ln2, |r| <= ln2/2, degree-6
+ * Taylor polynomial (relative error < 2e-7); inputs below -87 flush to 0. */
+AVX2 static inline __m256 exp256(__m256 x)
+{
+	const __m256 lo = _mm256_set1_ps(-87.0f), hi = _mm256_set1_ps(88.0f);
+	__m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+	x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+	__m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+	                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+	r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+	__m256 p = _mm256_set1_ps(1.0f / 720.0f);
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+	__m256i e =
+	    _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+	__m256 res = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+	return _mm256_andnot_ps(under, res);
+}
+
+AVX2 void am_softmax_avx2(float *x, size_t n)
+{
+	__m256 mv = _mm256_set1_ps(-INFINITY);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
+	float mx = -INFINITY;
+	float tmp[8];
+	_mm256_storeu_ps(tmp, mv);
+	for (int k = 0; k < 8; k++)
+		mx = tmp[k] > mx ? tmp[k] : mx;
+	for (size_t k = i; k < n; k++)
+		mx = x[k] > mx ? x[k] : mx;
+	__m256 mxv = _mm256_set1_ps(mx), sv = _mm256_setzero_ps();
+	for (i = 0; i + 8 <= n; i += 8) {
+		__m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), mxv));
+		_mm256_storeu_ps(x + i, e);
+		sv = _mm256_add_ps(sv, e);
+	}
+	float sum = hsum(sv);
+	for (; i < n; i++) {
+		x[i] = expf(x[i] - mx);
+		sum += x[i];
+	}
+	__m256 inv = _mm256_set1_ps(1.0f / sum);
+	for (i = 0; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+	for (; i < n; i++)
+		x[i] *= 1.0f / sum;
+}
+
+AVX2 void am_attention_avx2(const struct am_attn_args *a, int kvh0, int kvh1, float *scores)
+{
+	long n = a->p1 - a->p0;
+	int group = a->n_q_heads / a->n_kv_heads, hd = a->head_dim, nv = hd / 8;
+	__m256 kv[AM_MAX_HEAD_DIM / 8];
+	for (int kvh = kvh0; kvh < kvh1; kvh++) {
+		const float *q = a->q + (size_t)kvh * group * hd;
+		float *out = a->out + (size_t)kvh * group * hd;
+		for (long p = 0; p < n; p++) {
+			const uint16_t *k =
+			    a->k + (size_t)(a->p0 + p) * a->kv_stride + (size_t)kvh * hd;
+			for (int i = 0; i < nv; i++)
+				kv[i] =
+				    _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i)));
+			for (int g = 0; g < group; g++) {
+				const float *qg = q + (size_t)g * hd;
+				__m256 s0 = _mm256_setzero_ps(), s1 = s0;
+				int i = 0;
+				for (; i + 2 <= nv; i += 2) {
+					s0 =
+					    _mm256_fmadd_ps(_mm256_loadu_ps(qg + 8 * i), kv[i], s0);
+					s1 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + 8 * i + 8),
+					                     kv[i + 1], s1);
+				}
+				if (i < nv)
+					s0 =
+					    _mm256_fmadd_ps(_mm256_loadu_ps(qg + 8 * i), kv[i], s0);
+				scores[(size_t)g * n + p] = hsum(_mm256_add_ps(s0, s1)) * a->scale;
+			}
+		}
+		for (int g = 0; g < group; g++) {
+			am_softmax_avx2(scores + (size_t)g * n, (size_t)n);
+			memset(out + (size_t)g * hd, 0, (size_t)hd * sizeof(float));
+		}
+		for (long p = 0; p < n; p++) {
+			const uint16_t *v =
+			    a->v + (size_t)(a->p0 + p) * a->kv_stride + (size_t)kvh * hd;
+			for (int i = 0; i < nv; i++)
+				kv[i] =
+				    _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + 8 * i)));
+			for (int g = 0; g < group; g++) {
+				__m256 w = _mm256_set1_ps(scores[(size_t)g * n + p]);
+				float *og = out + (size_t)g * hd;
+				for (int i = 0; i < nv; i++)
+					_mm256_storeu_ps(
+					    og + 8 * i,
+					    _mm256_fmadd_ps(w, kv[i], _mm256_loadu_ps(og + 8 * i)));
+			}
+		}
+	}
+}
+
+AVX2 void am_f32_to_f16_row_avx2(const float *x, uint16_t *y, size_t n)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i),
+		                                                     _MM_FROUND_TO_NEAREST_INT));
+	for (; i < n; i++)
+		y[i] = am_fp32_to_fp16(x[i]);
+}
+
+#else
+
+float am_dot_f32_avx2(const float *a, const float *b, size_t n)
+{
+	return (float)am_dot_f32_ref(a, b, n);
+}
+void am_gemm_f32_avx2(const float *w, size_t nr, const float *x, size_t nt, size_t cols, float *y,
+                      size_t ldy)
+{
+	for (size_t t = 0; t < nt; t++)
+		for (size_t r = 0; r < nr; r++)
+			y[t * ldy + r] = (float)am_dot_f32_ref(w + r * cols, x + t * cols, cols);
+}
+void am_softmax_avx2(float *x, size_t n)
+{
+	am_softmax_ref(x, n);
+}
+void am_attention_avx2(const struct am_attn_args *a, int kvh0, int kvh1, float *scores)
+{
+	am_attention_ref(a);
+}
+void am_f32_to_f16_row_avx2(const float *x, uint16_t *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		y[i] = am_fp32_to_fp16(x[i]);
+}
+#endif

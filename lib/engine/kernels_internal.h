@@ -1,0 +1,18 @@
+/* kernels_internal.h: the AVX2 kernels (lib/engine/kernels_avx2.c) behind the dispatchers of
+ * kernels.c. Call only when am_cpu_features() reports avx2, fma and f16c. */
+#ifndef AMLAB_ENGINE_KERNELS_INTERNAL_H
+#define AMLAB_ENGINE_KERNELS_INTERNAL_H
+
+#include "amlab/kernels.h"
+
+#define AM_MAX_HEAD_DIM 512
+
+float am_dot_f32_avx2(const float *a, const float *b, size_t n);
+/* Y[t * ldy + r] = dot(W[r], X[t]) for r < nr, t < nt; W and X rows of `cols` floats. */
+void am_gemm_f32_avx2(const float *w, size_t nr, const float *x, size_t nt, size_t cols, float *y,
+                      size_t ldy);
+void am_softmax_avx2(float *x, size_t n);
+void am_attention_avx2(const struct am_attn_args *a, int kvh0, int kvh1, float *scores);
+void am_f32_to_f16_row_avx2(const float *x, uint16_t *y, size_t n);
+
+#endif

@@ -1,0 +1,680 @@
+/* llm.c: the transformer forward pass of the local engine (llama, qwen2, qwen3, gemma3) over a
+ * GGUF file's tensors, with a half-float KV cache per sequence (see amlab/engine.h).
+ *
+ * A batch may mix sequences: the matmuls run over all its tokens at once (weights are read once
+ * per batch, which is what makes batched sampling cheap), attention runs per token over its own
+ * sequence's cache. */
+#include "amlab/engine.h"
+
+#include "amlab/alloc.h"
+#include "amlab/gguf.h"
+#include "amlab/str.h"
+#include "kernels_internal.h"
+
+#include <math.h>
+
+#define UBATCH 256
+
+struct llm_layer {
+	const float *attn_norm, *q_norm, *k_norm, *post_attn_norm, *ffn_norm, *post_ffw_norm;
+	const float *q_bias, *k_bias, *v_bias;
+	struct am_qmat q, k, v, o, gate, up, down;
+	bool swa;
+};
+
+struct am_llm {
+	struct am_gguf *g;
+	struct am_llm_hparams hp;
+	struct am_qmat tok_embd, output;
+	const float *output_norm;
+	const float *rope_freqs;
+	struct llm_layer *layers;
+};
+
+static const char *arch_prefix(enum am_arch a)
+{
+	switch (a) {
+	case AM_ARCH_LLAMA: return "llama";
+	case AM_ARCH_QWEN2: return "qwen2";
+	case AM_ARCH_QWEN3: return "qwen3";
+	case AM_ARCH_GEMMA3: return "gemma3";
+	}
+	return "?";
+}
+
+static int get_int(struct am_llm *m, const char *key, bool required, long dflt, long lo, long hi,
+                   long *out, struct am_err *err)
+{
+	char full[128];
+	am_snprintf(full, sizeof(full), "%s.%s", arch_prefix(m->hp.arch), key);
+	if (!am_gguf_has(m->g, full)) {
+		if (required)
+			return am_err_set(err, AM_EPARSE, "%s: metadata key %s is missing",
+			                  am_gguf_name(m->g), full);
+		*out = dflt;
+		return 0;
+	}
+	int64_t v;
+	int rc = am_gguf_get_i64(m->g, full, &v, err);
+	if (rc < 0)
+		return rc;
+	if (v < lo || v > hi)
+		return am_err_set(err, AM_EPARSE, "%s: %s = %" PRId64 " is out of range %ld..%ld",
+		                  am_gguf_name(m->g), full, v, lo, hi);
+	*out = (long)v;
+	return 0;
+}
+
+static int get_float(struct am_llm *m, const char *key, bool required, double dflt, float *out,
+                     struct am_err *err)
+{
+	char full[128];
+	am_snprintf(full, sizeof(full), "%s.%s", arch_prefix(m->hp.arch), key);
+	if (!am_gguf_has(m->g, full)) {
+		if (required)
+			return am_err_set(err, AM_EPARSE, "%s: metadata key %s is missing",
+			                  am_gguf_name(m->g), full);
+		*out = (float)dflt;
+		return 0;
+	}
+	double v;
+	int rc = am_gguf_get_f64(m->g, full, &v, err);
+	if (rc < 0)
+		return rc;
+	if (!isfinite(v))
+		return am_err_set(err, AM_EPARSE, "%s: %s is not finite", am_gguf_name(m->g), full);
+	*out = (float)v;
+	return 0;
+}
+
+/* Find a tensor and check its shape (ne0 = inner, ne1 = rows; 0 = any). */
+static int find_tensor(struct am_llm *m, const char *name, bool required, uint64_t ne0,
+                       uint64_t ne1, const struct am_gguf_tensor **out, struct am_err *err)
+{
+	const struct am_gguf_tensor *t = am_gguf_find_tensor(m->g, name);
+	*out = NULL;
+	if (!t) {
+		if (required)
+			return am_err_set(err, AM_EPARSE, "%s: tensor %s is missing",
+			                  am_gguf_name(m->g), name);
+		return 0;
+	}
+	uint64_t rows = t->n_dims >= 2 ? t->ne[1] : 1;
+	if ((ne0 && t->ne[0] != ne0) || (ne1 && rows != ne1) || t->n_dims > 2 ||
+	    t->n_elements != t->ne[0] * rows)
+		return am_err_set(err, AM_EPARSE,
+		                  "%s: tensor %s has shape [%" PRIu64 ", %" PRIu64
+		                  "], expected [%" PRIu64 ", %" PRIu64 "]",
+		                  am_gguf_name(m->g), name, t->ne[0], rows, ne0, ne1);
+	*out = t;
+	return 0;
+}
+
+static int get_vec(struct am_llm *m, const char *name, bool required, uint64_t n, const float **out,
+                   struct am_err *err)
+{
+	const struct am_gguf_tensor *t;
+	int rc = find_tensor(m, name, required, n, 1, &t, err);
+	*out = NULL;
+	if (rc < 0 || !t)
+		return rc;
+	if (t->type != AM_GGML_F32)
+		return am_err_set(err, AM_EUNSUPPORTED, "%s: tensor %s has type %s, expected F32",
+		                  am_gguf_name(m->g), name, am_ggml_type_name(t->type));
+	if (((uintptr_t)t->data & 3) != 0)
+		return am_err_set(err, AM_EPARSE, "%s: tensor %s is not 4-byte aligned",
+		                  am_gguf_name(m->g), name);
+	*out = t->data;
+	return 0;
+}
+
+static int get_mat(struct am_llm *m, const char *name, bool required, uint64_t cols, uint64_t rows,
+                   struct am_qmat *out, struct am_err *err)
+{
+	const struct am_gguf_tensor *t;
+	memset(out, 0, sizeof(*out));
+	int rc = find_tensor(m, name, required, cols, rows, &t, err);
+	if (rc < 0 || !t)
+		return rc;
+	if (!am_quant_supported(t->type))
+		return am_err_set(err, AM_EUNSUPPORTED,
+		                  "%s: tensor %s has type %s, which the engine does not support",
+		                  am_gguf_name(m->g), name, am_ggml_type_name(t->type));
+	size_t rb = am_quant_row_bytes(t->type, (size_t)t->ne[0]);
+	if (!rb || rb * (t->n_dims >= 2 ? t->ne[1] : 1) != t->n_bytes)
+		return am_err_set(err, AM_EPARSE,
+		                  "%s: tensor %s: rows of %" PRIu64 " are not whole %s blocks",
+		                  am_gguf_name(m->g), name, t->ne[0], am_ggml_type_name(t->type));
+	if (t->type == AM_GGML_F32 && ((uintptr_t)t->data & 3) != 0)
+		return am_err_set(err, AM_EPARSE, "%s: tensor %s is not 4-byte aligned",
+		                  am_gguf_name(m->g), name);
+	out->type = t->type;
+	out->data = t->data;
+	out->cols = (size_t)t->ne[0];
+	out->rows = (size_t)(t->n_dims >= 2 ? t->ne[1] : 1);
+	out->row_bytes = rb;
+	return 0;
+}
+
+static int load_hparams(struct am_llm *m, struct am_err *err)
+{
+	struct am_llm_hparams *hp = &m->hp;
+	char *arch = NULL;
+	int rc = am_gguf_get_cstr(m->g, "general.architecture", &arch, err);
+	if (rc < 0)
+		return rc;
+	if (strcmp(arch, "llama") == 0)
+		hp->arch = AM_ARCH_LLAMA;
+	else if (strcmp(arch, "qwen2") == 0)
+		hp->arch = AM_ARCH_QWEN2;
+	else if (strcmp(arch, "qwen3") == 0)
+		hp->arch = AM_ARCH_QWEN3;
+	else if (strcmp(arch, "gemma3") == 0)
+		hp->arch = AM_ARCH_GEMMA3;
+	else
+		rc = am_err_set(err, AM_EUNSUPPORTED,
+		                "%s: architecture \"%s\" is not supported (llama, qwen2, qwen3, "
+		                "gemma3)",
+		                am_gguf_name(m->g), arch);
+	am_free(arch);
+	if (rc < 0)
+		return rc;
+	long v;
+	if ((rc = get_int(m, "embedding_length", true, 0, 1, 1 << 16, &v, err)) < 0)
+		return rc;
+	hp->n_embd = (int)v;
+	if ((rc = get_int(m, "block_count", true, 0, 1, 1024, &v, err)) < 0)
+		return rc;
+	hp->n_layer = (int)v;
+	if ((rc = get_int(m, "attention.head_count", true, 0, 1, 1024, &v, err)) < 0)
+		return rc;
+	hp->n_head = (int)v;
+	if ((rc = get_int(m, "attention.head_count_kv", false, hp->n_head, 1, hp->n_head, &v,
+	                  err)) < 0)
+		return rc;
+	hp->n_head_kv = (int)v;
+	if (hp->n_head % hp->n_head_kv)
+		return am_err_set(err, AM_EPARSE,
+		                  "%s: head_count %d is not a multiple of "
+		                  "head_count_kv %d",
+		                  am_gguf_name(m->g), hp->n_head, hp->n_head_kv);
+	if ((rc = get_int(m, "feed_forward_length", true, 0, 1, 1 << 20, &v, err)) < 0)
+		return rc;
+	hp->n_ff = (int)v;
+	if ((rc = get_int(m, "attention.key_length", false, hp->n_embd / hp->n_head, 1,
+	                  AM_MAX_HEAD_DIM, &v, err)) < 0)
+		return rc;
+	hp->head_dim = (int)v;
+	if ((rc = get_int(m, "rope.dimension_count", false, hp->head_dim, 2, hp->head_dim, &v,
+	                  err)) < 0)
+		return rc;
+	hp->n_rot = (int)v;
+	if (hp->n_rot % 2)
+		return am_err_set(err, AM_EPARSE, "%s: rope.dimension_count %d is odd",
+		                  am_gguf_name(m->g), hp->n_rot);
+	if ((rc = get_int(m, "context_length", false, 4096, 1, 1L << 24, &v, err)) < 0)
+		return rc;
+	hp->n_ctx_train = v;
+	if ((rc = get_float(m, "attention.layer_norm_rms_epsilon", false, 1e-6, &hp->eps, err)) < 0)
+		return rc;
+	if ((rc = get_float(m, "rope.freq_base", false, 10000.0, &hp->rope_base, err)) < 0)
+		return rc;
+	float factor = 1.0f;
+	if ((rc = get_float(m, "rope.scaling.factor", false, 1.0, &factor, err)) < 0)
+		return rc;
+	if (factor <= 0.0f)
+		return am_err_set(err, AM_EPARSE, "%s: rope.scaling.factor must be positive",
+		                  am_gguf_name(m->g));
+	hp->rope_scale = 1.0f / factor;
+	hp->rope_base_swa = hp->rope_base;
+	hp->embd_scale = 1.0f;
+	hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+	hp->neox = hp->arch != AM_ARCH_LLAMA;
+	if (hp->arch == AM_ARCH_GEMMA3) {
+		if ((rc = get_int(m, "attention.sliding_window", false, 0, 0, 1L << 24, &v, err)) <
+		    0)
+			return rc;
+		hp->sliding_window = (int)v;
+		hp->swa_pattern = 6;
+		/* Gemma 3's local layers use RoPE base 10000 without scaling; the GGUF stores
+		 * only the global layers' base */
+		hp->rope_base_swa = 10000.0f;
+		hp->embd_scale = sqrtf((float)hp->n_embd);
+	}
+	return 0;
+}
+
+static int load_tensors(struct am_llm *m, struct am_err *err)
+{
+	struct am_llm_hparams *hp = &m->hp;
+	int rc;
+	size_t E = (size_t)hp->n_embd, qd = (size_t)hp->n_head * hp->head_dim,
+	       kvd = (size_t)hp->n_head_kv * hp->head_dim;
+	if ((rc = get_mat(m, "token_embd.weight", true, E, 0, &m->tok_embd, err)) < 0)
+		return rc;
+	hp->n_vocab = (int)m->tok_embd.rows;
+	if ((rc = get_mat(m, "output.weight", false, E, m->tok_embd.rows, &m->output, err)) < 0)
+		return rc;
+	if (!m->output.data)
+		m->output = m->tok_embd; /* tied embeddings */
+	if ((rc = get_vec(m, "output_norm.weight", true, E, &m->output_norm, err)) < 0)
+		return rc;
+	if ((rc = get_vec(m, "rope_freqs.weight", false, (uint64_t)hp->n_rot / 2, &m->rope_freqs,
+	                  err)) < 0)
+		return rc;
+	m->layers = am_calloc((size_t)hp->n_layer, sizeof(*m->layers));
+	if (!m->layers)
+		return am_err_set(err, AM_ENOMEM, "out of memory loading %s", am_gguf_name(m->g));
+	bool qk_norm = hp->arch == AM_ARCH_QWEN3 || hp->arch == AM_ARCH_GEMMA3;
+	bool gemma = hp->arch == AM_ARCH_GEMMA3;
+	for (int il = 0; il < hp->n_layer; il++) {
+		struct llm_layer *L = &m->layers[il];
+		char n[96];
+#define NAME(s) (am_snprintf(n, sizeof(n), "blk.%d.%s", il, s), n)
+		if ((rc = get_vec(m, NAME("attn_norm.weight"), true, E, &L->attn_norm, err)) < 0 ||
+		    (rc = get_vec(m, NAME("ffn_norm.weight"), true, E, &L->ffn_norm, err)) < 0 ||
+		    (rc = get_mat(m, NAME("attn_q.weight"), true, E, qd, &L->q, err)) < 0 ||
+		    (rc = get_mat(m, NAME("attn_k.weight"), true, E, kvd, &L->k, err)) < 0 ||
+		    (rc = get_mat(m, NAME("attn_v.weight"), true, E, kvd, &L->v, err)) < 0 ||
+		    (rc = get_mat(m, NAME("attn_output.weight"), true, qd, E, &L->o, err)) < 0 ||
+		    (rc = get_mat(m, NAME("ffn_gate.weight"), true, E, (uint64_t)hp->n_ff, &L->gate,
+		                  err)) < 0 ||
+		    (rc = get_mat(m, NAME("ffn_up.weight"), true, E, (uint64_t)hp->n_ff, &L->up,
+		                  err)) < 0 ||
+		    (rc = get_mat(m, NAME("ffn_down.weight"), true, (uint64_t)hp->n_ff, E, &L->down,
+		                  err)) < 0)
+			return rc;
+		if ((rc = get_vec(m, NAME("attn_q.bias"), hp->arch == AM_ARCH_QWEN2, qd, &L->q_bias,
+		                  err)) < 0 ||
+		    (rc = get_vec(m, NAME("attn_k.bias"), hp->arch == AM_ARCH_QWEN2, kvd,
+		                  &L->k_bias, err)) < 0 ||
+		    (rc = get_vec(m, NAME("attn_v.bias"), hp->arch == AM_ARCH_QWEN2, kvd,
+		                  &L->v_bias, err)) < 0)
+			return rc;
+		if (qk_norm && ((rc = get_vec(m, NAME("attn_q_norm.weight"), true,
+		                              (uint64_t)hp->head_dim, &L->q_norm, err)) < 0 ||
+		                (rc = get_vec(m, NAME("attn_k_norm.weight"), true,
+		                              (uint64_t)hp->head_dim, &L->k_norm, err)) < 0))
+			return rc;
+		if (gemma && ((rc = get_vec(m, NAME("post_attention_norm.weight"), true, E,
+		                            &L->post_attn_norm, err)) < 0 ||
+		              (rc = get_vec(m, NAME("post_ffw_norm.weight"), true, E,
+		                            &L->post_ffw_norm, err)) < 0))
+			return rc;
+#undef NAME
+		L->swa = hp->sliding_window > 0 && hp->swa_pattern > 0 &&
+		         il % hp->swa_pattern < hp->swa_pattern - 1;
+	}
+	return 0;
+}
+
+int am_llm_load(const char *path, struct am_llm **out, struct am_err *err)
+{
+	*out = NULL;
+	struct am_llm *m = am_calloc(1, sizeof(*m));
+	if (!m)
+		return am_err_set(err, AM_ENOMEM, "out of memory loading %s", path);
+	int rc = am_gguf_open(path, &m->g, err);
+	if (rc < 0)
+		goto out;
+	if ((rc = load_hparams(m, err)) < 0 || (rc = load_tensors(m, err)) < 0)
+		goto out;
+	*out = m;
+	m = NULL;
+out:
+	am_llm_free(m);
+	return rc;
+}
+
+void am_llm_free(struct am_llm *m)
+{
+	if (!m)
+		return;
+	am_free(m->layers);
+	am_gguf_close(m->g);
+	am_free(m);
+}
+
+const struct am_llm_hparams *am_llm_hparams(const struct am_llm *m)
+{
+	return &m->hp;
+}
+
+const struct am_gguf *am_llm_gguf(const struct am_llm *m)
+{
+	return m->g;
+}
+
+void am_llm_seq_init(struct am_llm_seq *s, const struct am_llm *m)
+{
+	memset(s, 0, sizeof(*s));
+	s->kv_dim = (size_t)m->hp.n_head_kv * (size_t)m->hp.head_dim;
+	s->n_layer = m->hp.n_layer;
+}
+
+void am_llm_seq_free(struct am_llm_seq *s)
+{
+	if (!s)
+		return;
+	am_free(s->k);
+	am_free(s->v);
+	s->k = s->v = NULL;
+	s->cap = s->n_pos = 0;
+}
+
+void am_llm_seq_truncate(struct am_llm_seq *s, long n)
+{
+	if (n < s->n_pos)
+		s->n_pos = n < 0 ? 0 : n;
+}
+
+static int seq_reserve(struct am_llm_seq *s, long need, struct am_err *err)
+{
+	if (need <= s->cap)
+		return 0;
+	long cap = s->cap ? s->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	size_t per = (size_t)cap * s->kv_dim, old = (size_t)s->cap * s->kv_dim;
+	uint16_t *k = am_reallocarray(NULL, per * (size_t)s->n_layer, sizeof(uint16_t));
+	uint16_t *v = am_reallocarray(NULL, per * (size_t)s->n_layer, sizeof(uint16_t));
+	if (!k || !v) {
+		am_free(k);
+		am_free(v);
+		return am_err_set(err, AM_ENOMEM,
+		                  "out of memory growing the KV cache to %ld "
+		                  "positions",
+		                  cap);
+	}
+	for (int l = 0; l < s->n_layer && s->k; l++) {
+		memcpy(k + (size_t)l * per, s->k + (size_t)l * old,
+		       (size_t)s->n_pos * s->kv_dim * sizeof(uint16_t));
+		memcpy(v + (size_t)l * per, s->v + (size_t)l * old,
+		       (size_t)s->n_pos * s->kv_dim * sizeof(uint16_t));
+	}
+	am_free(s->k);
+	am_free(s->v);
+	s->k = k;
+	s->v = v;
+	s->cap = cap;
+	return 0;
+}
+
+int am_llm_seq_copy(struct am_llm_seq *dst, const struct am_llm_seq *src, long n,
+                    struct am_err *err)
+{
+	if (n > src->n_pos)
+		n = src->n_pos;
+	dst->n_pos = 0;
+	int rc = seq_reserve(dst, n, err);
+	if (rc < 0)
+		return rc;
+	for (int l = 0; l < src->n_layer; l++) {
+		size_t bytes = (size_t)n * src->kv_dim * sizeof(uint16_t);
+		memcpy(dst->k + (size_t)l * (size_t)dst->cap * dst->kv_dim,
+		       src->k + (size_t)l * (size_t)src->cap * src->kv_dim, bytes);
+		memcpy(dst->v + (size_t)l * (size_t)dst->cap * dst->kv_dim,
+		       src->v + (size_t)l * (size_t)src->cap * src->kv_dim, bytes);
+	}
+	dst->n_pos = n;
+	return 0;
+}
+
+int am_llm_ctx_init(struct am_llm_ctx *c, int n_threads, struct am_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	int rc = am_threadpool_new(n_threads, &c->pool, err);
+	c->k.pool = c->pool;
+	return rc;
+}
+
+void am_llm_ctx_free(struct am_llm_ctx *c)
+{
+	if (!c)
+		return;
+	am_kernel_ctx_free(&c->k);
+	am_threadpool_free(c->pool);
+	am_free(c->buf);
+	am_free(c->scores);
+	memset(c, 0, sizeof(*c));
+}
+
+static int grow_f(float **p, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	float *n = am_reallocarray(*p, need, sizeof(float));
+	if (!n)
+		return AM_ENOMEM;
+	*p = n;
+	*cap = need;
+	return 0;
+}
+
+struct attn_job {
+	const struct am_llm *m;
+	struct am_llm_ctx *c;
+	struct am_llm_seq *const *seqs;
+	const struct am_llm_batch *b;
+	size_t off; /* first token of this ubatch */
+	size_t n;
+	int layer;
+	const float *q;
+	float *out;
+	size_t scores_per_thread;
+};
+
+static void attn_worker(void *ctx, size_t u, int thread)
+{
+	struct attn_job *j = ctx;
+	const struct am_llm_hparams *hp = &j->m->hp;
+	int nkv = hp->n_head_kv, hd = hp->head_dim;
+	float *scores = j->c->scores + (size_t)thread * j->scores_per_thread;
+	bool swa = j->m->layers[j->layer].swa;
+	{
+		size_t i = u / (size_t)nkv;
+		int kvh = (int)(u % (size_t)nkv);
+		size_t bi = j->off + i;
+		const struct am_llm_seq *s = j->seqs[j->b->seq[bi]];
+		long pos = j->b->pos[bi];
+		size_t layer_off = (size_t)j->layer * (size_t)s->cap * s->kv_dim;
+		struct am_attn_args a = {
+		    .q = j->q + i * (size_t)hp->n_head * hd,
+		    .k = s->k + layer_off,
+		    .v = s->v + layer_off,
+		    .kv_stride = s->kv_dim,
+		    .n_q_heads = hp->n_head,
+		    .n_kv_heads = nkv,
+		    .head_dim = hd,
+		    .p0 = swa ? AM_MAX(0, pos - hp->sliding_window + 1) : 0,
+		    .p1 = pos + 1,
+		    .scale = hp->attn_scale,
+		    .out = j->out + i * (size_t)hp->n_head * hd,
+		};
+		am_attention(&a, kvh, kvh + 1, scores, j->c->force_generic);
+	}
+}
+
+static void add_bias(float *x, const float *bias, size_t n_tok, size_t dim)
+{
+	if (!bias)
+		return;
+	for (size_t t = 0; t < n_tok; t++)
+		for (size_t i = 0; i < dim; i++)
+			x[t * dim + i] += bias[i];
+}
+
+/* One ubatch of n tokens starting at batch index off. */
+static int forward_ubatch(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_seq *const *seqs,
+                          const struct am_llm_batch *b, size_t off, size_t n, float *logits,
+                          struct am_err *err)
+{
+	const struct am_llm_hparams *hp = &m->hp;
+	size_t E = (size_t)hp->n_embd, hd = (size_t)hp->head_dim, H = (size_t)hp->n_head,
+	       KV = (size_t)hp->n_head_kv, F = (size_t)hp->n_ff;
+	size_t qd = H * hd, kvd = KV * hd;
+	size_t need = n * (2 * E + qd + 2 * kvd + qd + 2 * F + E);
+	long max_span = 0;
+	for (size_t i = 0; i < n; i++)
+		max_span = AM_MAX(max_span, b->pos[off + i] + 1);
+	int nth = am_threadpool_size(c->pool);
+	size_t spt = (size_t)max_span * (H / KV);
+	if (grow_f(&c->buf, &c->buf_cap, need) || grow_f(&c->scores, &c->scores_cap, spt * nth))
+		return am_err_set(err, AM_ENOMEM, "out of memory for a batch of %zu tokens", n);
+	c->k.force_generic = c->force_generic;
+	float *x = c->buf, *xn = x + n * E, *q = xn + n * E, *k = q + n * qd, *v = k + n * kvd,
+	      *att = v + n * kvd, *gate = att + n * qd, *up = gate + n * F, *tmp = up + n * F;
+	/* embeddings */
+	for (size_t i = 0; i < n; i++) {
+		int32_t tok = b->tokens[off + i];
+		if (tok < 0 || tok >= hp->n_vocab)
+			return am_err_set(err, AM_EINVAL,
+			                  "token id %" PRId32 " is outside the "
+			                  "vocabulary (%d tokens)",
+			                  tok, hp->n_vocab);
+		am_dequantize_row(m->tok_embd.type,
+		                  (const uint8_t *)m->tok_embd.data +
+		                      (size_t)tok * m->tok_embd.row_bytes,
+		                  x + i * E, E);
+		if (hp->embd_scale != 1.0f)
+			for (size_t e = 0; e < E; e++)
+				x[i * E + e] *= hp->embd_scale;
+	}
+	for (int il = 0; il < hp->n_layer; il++) {
+		const struct llm_layer *L = &m->layers[il];
+		for (size_t i = 0; i < n; i++)
+			am_rmsnorm(x + i * E, L->attn_norm, E, hp->eps, xn + i * E);
+		const struct am_qmat *ws[3] = {&L->q, &L->k, &L->v};
+		float *ys[3] = {q, k, v};
+		if (am_matmul_multi(&c->k, 3, ws, xn, n, ys) < 0)
+			return am_err_set(err, AM_ENOMEM, "out of memory in a matmul");
+		add_bias(q, L->q_bias, n, qd);
+		add_bias(k, L->k_bias, n, kvd);
+		add_bias(v, L->v_bias, n, kvd);
+		struct am_rope rope = {.n_rot = hp->n_rot,
+		                       .neox = hp->neox,
+		                       .theta_base = L->swa ? hp->rope_base_swa : hp->rope_base,
+		                       .freq_scale = L->swa ? 1.0f : hp->rope_scale,
+		                       .freq_factors = m->rope_freqs};
+		for (size_t i = 0; i < n; i++) {
+			long pos = b->pos[off + i];
+			if (L->q_norm) {
+				for (size_t h = 0; h < H; h++)
+					am_rmsnorm(q + i * qd + h * hd, L->q_norm, hd, hp->eps,
+					           q + i * qd + h * hd);
+				for (size_t h = 0; h < KV; h++)
+					am_rmsnorm(k + i * kvd + h * hd, L->k_norm, hd, hp->eps,
+					           k + i * kvd + h * hd);
+			}
+			am_rope(q + i * qd, (int)H, (int)hd, pos, &rope);
+			am_rope(k + i * kvd, (int)KV, (int)hd, pos, &rope);
+			struct am_llm_seq *s = seqs[b->seq[off + i]];
+			size_t o = ((size_t)il * (size_t)s->cap + (size_t)pos) * kvd;
+			am_f32_to_f16_row(k + i * kvd, s->k + o, kvd);
+			am_f32_to_f16_row(v + i * kvd, s->v + o, kvd);
+		}
+		struct attn_job aj = {.m = m,
+		                      .c = c,
+		                      .seqs = seqs,
+		                      .b = b,
+		                      .off = off,
+		                      .n = n,
+		                      .layer = il,
+		                      .q = q,
+		                      .out = att,
+		                      .scores_per_thread = spt};
+		am_threadpool_run(c->pool, attn_worker, &aj, n * KV);
+		if (am_matmul(&c->k, &L->o, att, n, tmp) < 0)
+			return am_err_set(err, AM_ENOMEM, "out of memory in a matmul");
+		for (size_t i = 0; i < n; i++) {
+			if (L->post_attn_norm)
+				am_rmsnorm(tmp + i * E, L->post_attn_norm, E, hp->eps, tmp + i * E);
+			for (size_t e = 0; e < E; e++)
+				x[i * E + e] += tmp[i * E + e];
+			am_rmsnorm(x + i * E, L->ffn_norm, E, hp->eps, xn + i * E);
+		}
+		const struct am_qmat *fw[2] = {&L->gate, &L->up};
+		float *fy[2] = {gate, up};
+		if (am_matmul_multi(&c->k, 2, fw, xn, n, fy) < 0)
+			return am_err_set(err, AM_ENOMEM, "out of memory in a matmul");
+		am_glu(gate, up, n * F, hp->arch == AM_ARCH_GEMMA3, gate);
+		if (am_matmul(&c->k, &L->down, gate, n, tmp) < 0)
+			return am_err_set(err, AM_ENOMEM, "out of memory in a matmul");
+		for (size_t i = 0; i < n; i++) {
+			if (L->post_ffw_norm)
+				am_rmsnorm(tmp + i * E, L->post_ffw_norm, E, hp->eps, tmp + i * E);
+			for (size_t e = 0; e < E; e++)
+				x[i * E + e] += tmp[i * E + e];
+		}
+	}
+	/* output rows for the wanted tokens, packed */
+	size_t n_want = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!b->want[off + i])
+			continue;
+		am_rmsnorm(x + i * E, m->output_norm, E, hp->eps, xn + n_want * E);
+		n_want++;
+	}
+	if (n_want && am_matmul(&c->k, &m->output, xn, n_want, logits) < 0)
+		return am_err_set(err, AM_ENOMEM, "out of memory in a matmul");
+	return 0;
+}
+
+int am_llm_forward(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_seq *const *seqs,
+                   const struct am_llm_batch *b, float *logits, struct am_err *err)
+{
+	/* Check positions and grow caches before touching anything. */
+	int rc;
+	for (size_t i = 0; i < b->n; i++) {
+		struct am_llm_seq *s = seqs[b->seq[i]];
+		long pos = b->pos[i];
+		if (pos < 0 || pos > s->n_pos)
+			return am_err_set(err, AM_EINVAL,
+			                  "batch token %zu: position %ld does not "
+			                  "follow the sequence's %ld cached positions",
+			                  i, pos, s->n_pos);
+		if (pos == s->n_pos) {
+			if ((rc = seq_reserve(s, pos + 1, err)) < 0)
+				return rc;
+			s->n_pos = pos + 1;
+		}
+	}
+	size_t out_row = 0;
+	for (size_t off = 0; off < b->n; off += UBATCH) {
+		size_t n = AM_MIN((size_t)UBATCH, b->n - off);
+		if ((rc = forward_ubatch(m, c, seqs, b, off, n,
+		                         logits ? logits + out_row * (size_t)m->hp.n_vocab : NULL,
+		                         err)) < 0)
+			return rc;
+		for (size_t i = 0; i < n; i++)
+			out_row += b->want[off + i];
+	}
+	return 0;
+}
+
+int am_llm_eval(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_seq *s, const int32_t *tokens,
+                size_t n, bool all_logits, float *logits, struct am_err *err)
+{
+	if (n == 0)
+		return 0;
+	long *pos = am_reallocarray(NULL, n, sizeof(long));
+	int *seq = am_calloc(n, sizeof(int));
+	bool *want = am_calloc(n, sizeof(bool));
+	int rc = 0;
+	if (!pos || !seq || !want) {
+		rc = am_err_set(err, AM_ENOMEM, "out of memory for a batch of %zu tokens", n);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		pos[i] = s->n_pos + (long)i;
+		want[i] = all_logits || i == n - 1;
+	}
+	struct am_llm_batch b = {.n = n, .tokens = tokens, .pos = pos, .seq = seq, .want = want};
+	struct am_llm_seq *seqs[1] = {s};
+	rc = am_llm_forward(m, c, seqs, &b, logits, err);
+out:
+	am_free(pos);
+	am_free(seq);
+	am_free(want);
+	return rc;
+}

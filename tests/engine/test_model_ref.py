@@ -1,0 +1,268 @@
+"""test_model_ref.py: the engine's numbers against independent code (run by ctest).
+
+  test_model_ref.py quant   PROBE MODEL   dequantization of every tensor type, bit for bit,
+                                          against gguf.quants (PyPI gguf): random blocks and
+                                          the embedded model's tensors
+  test_model_ref.py arch    PROBE MODEL   small random-weight GGUF models of every architecture
+                                          (written here with gguf.GGUFWriter) against
+                                          ref_model.py: logits NMSE, top-1, greedy tokens
+  test_model_ref.py smollm2 PROBE MODEL   the embedded model over 512 positions: NMSE <= 5e-4,
+                                          top-1 >= 99%, greedy 64 tokens identical,
+                                          perplexity within 0.5%
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import gguf
+from gguf import GGMLQuantizationType as QT
+from gguf.quants import dequantize, quantize
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ref_model  # noqa: E402
+
+FAILURES = []
+
+
+def check(cond, msg):
+    print(("ok   " if cond else "FAIL ") + msg, flush=True)
+    if not cond:
+        FAILURES.append(msg)
+
+
+def run(args):
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{args[:2]} failed ({r.returncode}): {r.stderr}")
+    return r.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Quantized blocks: simple types through gguf.quants.quantize, K types as random bytes with
+# finite, moderate half-float scales written into their scale fields.
+
+BLOCK = {QT.F32: (1, 4), QT.F16: (1, 2), QT.BF16: (1, 2), QT.Q4_0: (32, 18), QT.Q4_1: (32, 20),
+         QT.Q5_0: (32, 22), QT.Q5_1: (32, 24), QT.Q8_0: (32, 34), QT.Q4_K: (256, 144),
+         QT.Q5_K: (256, 176), QT.Q6_K: (256, 210)}
+
+
+def half_bytes(rng, n, lo, hi):
+    v = (rng.uniform(lo, hi, n) * rng.choice([-1, 1], n)).astype(np.float16)
+    return v.view(np.uint8).reshape(n, 2)
+
+
+def random_blocks(rng, qt, n_blocks, scale=1.0, special=False):
+    be, bb = BLOCK[qt]
+    if qt in (QT.Q4_K, QT.Q5_K, QT.Q6_K):
+        raw = rng.integers(0, 256, size=(n_blocks, bb), dtype=np.uint8)
+        if qt == QT.Q6_K:
+            raw[:, 208:210] = half_bytes(rng, n_blocks, 1e-4 * scale, 2e-3 * scale)
+        else:
+            raw[:, 0:2] = np.abs(half_bytes(rng, n_blocks, 1e-4 * scale, 2e-3 * scale).view(np.float16)).view(np.uint8)
+            raw[:, 2:4] = np.abs(half_bytes(rng, n_blocks, 1e-4 * scale, 2e-3 * scale).view(np.float16)).view(np.uint8)
+        return raw
+    x = (rng.standard_normal(n_blocks * be) * scale).astype(np.float32)
+    x[rng.integers(0, x.size, size=max(1, x.size // 50))] *= 8  # outliers
+    if qt == QT.F32:
+        return x.view(np.uint8)
+    if qt in (QT.F16, QT.BF16) and special:
+        # every bit pattern class: subnormals, infinities, NaNs, signed zeros
+        return np.concatenate([quantize(x, qt).view(np.uint16),
+                               rng.integers(0, 65536, size=x.size, dtype=np.uint16),
+                               np.arange(0, 65536, 97, dtype=np.uint16)]).view(np.uint8)
+    return quantize(x.reshape(-1, be * 8 if be == 1 else be), qt).reshape(-1)
+
+
+def quantize_matrix(rng, qt, rows, cols, scale):
+    """A weight matrix of type qt: bytes (rows, row_bytes) for the writer."""
+    be, bb = BLOCK[qt]
+    nb = rows * cols // be
+    raw = np.asarray(random_blocks(rng, qt, nb, scale)).view(np.uint8)
+    return raw.reshape(rows, cols // be * bb)
+
+
+def test_quant(probe, model):
+    rng = np.random.default_rng(1234)
+    with tempfile.TemporaryDirectory() as d:
+        for qt in BLOCK:
+            blocks = np.asarray(random_blocks(rng, qt, 64 if BLOCK[qt][0] > 1 else 4096, special=True)).view(np.uint8)
+            inp, out = os.path.join(d, "in.bin"), os.path.join(d, "out.bin")
+            blocks.tofile(inp)
+            run([probe, "dequant", str(int(qt)), inp, out])
+            got = np.fromfile(out, dtype=np.float32)
+            want = dequantize(blocks.reshape(-1), qt).astype(np.float32).reshape(-1)
+            same = got.shape == want.shape and np.array_equal(got.view(np.uint32), want.view(np.uint32))
+            check(same, f"dequant {qt.name}: {want.size} values bit for bit vs gguf.quants")
+        # the embedded model's tensors, one of each type (and a few more)
+        r = gguf.GGUFReader(model)
+        seen = {}
+        for t in r.tensors:
+            seen.setdefault(t.tensor_type, []).append(t)
+        for qt, ts in seen.items():
+            for t in ts[:2]:
+                out = os.path.join(d, "t.bin")
+                run([probe, "tensor", model, t.name, out])
+                got = np.fromfile(out, dtype=np.float32)
+                want = dequantize(t.data, t.tensor_type).astype(np.float32).reshape(-1)
+                check(np.array_equal(got.view(np.uint32), want.view(np.uint32)),
+                      f"dequant {t.name} ({qt.name}, {want.size} values) bit for bit")
+
+
+# ---------------------------------------------------------------------------------------------
+# Random-weight models
+
+
+ARCHS = {
+    # arch: (types for attention, ffn, embedding), extras
+    "llama": dict(types=(QT.Q4_0, QT.Q8_0, QT.F16), tied=False),
+    "qwen2": dict(types=(QT.Q5_0, QT.Q4_1, QT.BF16), tied=True),
+    "qwen3": dict(types=(QT.Q4_K, QT.Q6_K, QT.Q8_0), tied=True),
+    "gemma3": dict(types=(QT.Q5_K, QT.Q8_0, QT.F32), tied=True),
+}
+
+
+def write_model(path, arch, seed):
+    rng = np.random.default_rng(seed)
+    spec = ARCHS[arch]
+    E, H, KV, hd, F, V = 256, 4, 2, 64, 512, 512
+    L = 6 if arch == "gemma3" else 2
+    w = gguf.GGUFWriter(path, arch)
+    w.add_block_count(L)
+    w.add_embedding_length(E)
+    w.add_feed_forward_length(F)
+    w.add_head_count(H)
+    w.add_head_count_kv(KV)
+    w.add_key_length(hd)
+    w.add_value_length(hd)
+    w.add_layer_norm_rms_eps(1e-6)
+    w.add_rope_freq_base(10000.0 if arch != "gemma3" else 1000000.0)
+    w.add_context_length(2048)
+    if arch == "gemma3":
+        w.add_sliding_window(8)
+    att_t, ffn_t, emb_t = spec["types"]
+
+    def mat(name, qt, rows, cols, scale):
+        data = quantize_matrix(rng, qt, rows, cols, scale)
+        if qt == QT.F32:
+            w.add_tensor(name, data.view(np.float32).reshape(rows, cols))
+        else:
+            w.add_tensor(name, data, raw_dtype=qt)
+
+    def vec(name, n, mean=1.0, sd=0.1):
+        w.add_tensor(name, (mean + sd * rng.standard_normal(n)).astype(np.float32))
+
+    mat("token_embd.weight", emb_t, V, E, 1.0)
+    if not spec["tied"]:
+        mat("output.weight", QT.Q8_0, V, E, 0.5)
+    vec("output_norm.weight", E)
+    s_in = 1.0 / np.sqrt(E)
+    for il in range(L):
+        p = f"blk.{il}."
+        vec(p + "attn_norm.weight", E)
+        vec(p + "ffn_norm.weight", E)
+        mat(p + "attn_q.weight", att_t, H * hd, E, s_in * 2)
+        mat(p + "attn_k.weight", att_t, KV * hd, E, s_in * 2)
+        mat(p + "attn_v.weight", att_t, KV * hd, E, s_in)
+        mat(p + "attn_output.weight", att_t, E, H * hd, 1.0 / np.sqrt(H * hd))
+        mat(p + "ffn_gate.weight", ffn_t, F, E, s_in)
+        mat(p + "ffn_up.weight", ffn_t, F, E, s_in)
+        mat(p + "ffn_down.weight", ffn_t, E, F, 1.0 / np.sqrt(F))
+        if arch == "qwen2":
+            vec(p + "attn_q.bias", H * hd, 0.0, 0.1)
+            vec(p + "attn_k.bias", KV * hd, 0.0, 0.1)
+            vec(p + "attn_v.bias", KV * hd, 0.0, 0.1)
+        if arch in ("qwen3", "gemma3"):
+            vec(p + "attn_q_norm.weight", hd)
+            vec(p + "attn_k_norm.weight", hd)
+        if arch == "gemma3":
+            vec(p + "post_attention_norm.weight", E)
+            vec(p + "post_ffw_norm.weight", E)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return V
+
+
+def compare(probe, model, ids, ref, label, threads="2", steps=64, min_top1=0.99, ppl=False):
+    with tempfile.TemporaryDirectory() as d:
+        idf, out = os.path.join(d, "ids.txt"), os.path.join(d, "logits.bin")
+        with open(idf, "w") as f:
+            f.write(" ".join(map(str, ids)))
+        run([probe, "logits", model, idf, out, threads])
+        got = np.fromfile(out, dtype=np.float32).reshape(len(ids), -1).astype(np.float64)
+        ref.reset()
+        want = ref.forward(ids)
+        nmse = ((got - want) ** 2).sum(1) / (want ** 2).sum(1)
+        top1 = float((got.argmax(1) == want.argmax(1)).mean())
+        check(nmse.mean() <= 5e-4, f"{label}: logits NMSE {nmse.mean():.3g} (max {nmse.max():.3g}) over {len(ids)} positions <= 5e-4")
+        check(top1 >= min_top1, f"{label}: top-1 agreement {top1:.4f} >= {min_top1}")
+        if ppl:
+            def perplexity(lg):
+                lg = lg[:-1]
+                lse = np.log(np.exp(lg - lg.max(1, keepdims=True)).sum(1)) + lg.max(1)
+                nll = lse - lg[np.arange(len(lg)), ids[1:]]
+                return float(np.exp(nll.mean()))
+            pg, pw = perplexity(got), perplexity(want)
+            check(abs(pg - pw) / pw <= 0.005, f"{label}: perplexity {pg:.4f} vs reference {pw:.4f} within 0.5%")
+        if steps:
+            prompt = ids[:16]
+            g = [int(x) for x in run([probe, "greedy", model, _write(d, prompt), str(steps), threads]).split()]
+            r = ref.greedy(prompt, steps)
+            check(g == r, f"{label}: greedy {steps} tokens identical" + ("" if g == r else f"\n  engine {g}\n  ref    {r}"))
+
+
+def _write(d, ids):
+    p = os.path.join(d, "prompt.txt")
+    with open(p, "w") as f:
+        f.write(" ".join(map(str, ids)))
+    return p
+
+
+def test_arch(probe, _model):
+    with tempfile.TemporaryDirectory() as d:
+        for i, arch in enumerate(ARCHS):
+            path = os.path.join(d, f"{arch}.gguf")
+            V = write_model(path, arch, 100 + i)
+            ref = ref_model.RefModel(path)
+            rng = np.random.default_rng(7 + i)
+            ids = [int(x) for x in rng.integers(0, V, 48)]
+            compare(probe, path, ids, ref, f"{arch} random model", steps=64)
+            # the generic (scalar) kernels give the same answers too
+            with tempfile.TemporaryDirectory() as d2:
+                idf, out = os.path.join(d2, "ids.txt"), os.path.join(d2, "l.bin")
+                with open(idf, "w") as f:
+                    f.write(" ".join(map(str, ids[:24])))
+                run([probe, "logits", path, idf, out, "1", "generic"])
+                got = np.fromfile(out, dtype=np.float32).reshape(24, -1)
+                ref.reset()
+                want = ref.forward(ids[:24])
+                nmse = (((got - want) ** 2).sum(1) / (want ** 2).sum(1)).mean()
+                check(nmse <= 5e-4, f"{arch} random model, scalar kernels: NMSE {nmse:.3g}")
+
+
+def test_smollm2(probe, model):
+    # a fixed token sequence: natural-text token ids of the SmolLM2 vocabulary would need the
+    # tokenizer; a fixed pseudo-random walk over the vocabulary stresses the model harder
+    text_ids_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "smollm2_text_ids.txt")
+    if os.path.exists(text_ids_path):
+        ids = [int(x) for x in open(text_ids_path).read().split()][:512]
+    else:
+        ids = [int(x) for x in np.random.default_rng(2024).integers(0, 49152, 512)]
+    ref = ref_model.RefModel(model)
+    compare(probe, model, ids, ref, "SmolLM2-135M Q4_1", steps=64, ppl=True)
+
+
+def main():
+    mode, probe, model = sys.argv[1], sys.argv[2], sys.argv[3]
+    {"quant": test_quant, "arch": test_arch, "smollm2": test_smollm2}[mode](probe, model)
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed")
+        sys.exit(1)
+    print("all checks passed")
+
+
+if __name__ == "__main__":
+    main()
