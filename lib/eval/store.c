@@ -169,6 +169,18 @@ static char *col_dup(sqlite3_stmt *st, int i)
 	return t ? am_strdup((const char *)t) : NULL;
 }
 
+/* col_dup for a column that may be NULL: *oom is set when a non-NULL value could not be
+ * copied, so a failed allocation is never mistaken for an absent value. */
+static char *col_dup_opt(sqlite3_stmt *st, int i, bool *oom)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	char *d = col_dup(st, i);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
 static int step_done(struct am_store *s, sqlite3_stmt *st, const char *what, struct am_err *err)
 {
 	int r = sqlite3_step(st);
@@ -334,13 +346,14 @@ int am_store_get_run(struct am_store *s, int64_t id, struct am_run_info *out, st
 		out->suite = col_dup(st, 2);
 		out->suite_hash = col_dup(st, 3);
 		out->model = col_dup(st, 4);
-		out->judge = col_dup(st, 5);
+		bool oom = false;
+		out->judge = col_dup_opt(st, 5, &oom);
 		out->params_json = col_dup(st, 6);
 		out->params_hash = col_dup(st, 7);
 		out->created_at = col_dup(st, 8);
 		out->status = col_dup(st, 9);
 		out->total_episodes = (long)sqlite3_column_int64(st, 10);
-		if (!out->kind || !out->suite || !out->suite_hash || !out->model ||
+		if (oom || !out->kind || !out->suite || !out->suite_hash || !out->model ||
 		    !out->params_json || !out->params_hash || !out->created_at || !out->status) {
 			am_run_info_free(out);
 			rc = am_err_set(err, AM_ENOMEM, "out of memory reading run %" PRId64, id);
@@ -880,17 +893,19 @@ int am_store_episodes(struct am_store *s, int64_t run, int64_t judging, struct a
 		e->condition_id = col_dup(st, 1);
 		e->sample = sqlite3_column_int(st, 2);
 		e->status = col_dup(st, 3);
-		e->stop_reason = col_dup(st, 4);
+		bool oom = false;
+		e->stop_reason = col_dup_opt(st, 4, &oom);
 		e->n_turns = sqlite3_column_int(st, 5);
-		e->error = col_dup(st, 6);
+		e->error = col_dup_opt(st, 6, &oom);
 		e->detector_verdict = col_dup(st, 7);
-		e->judge_verdict = col_dup(st, 8);
-		e->eval_aware = col_dup(st, 9);
+		e->judge_verdict = col_dup_opt(st, 8, &oom);
+		e->eval_aware = col_dup_opt(st, 9, &oom);
 		/* Judged in this judging: its final verdict counts; otherwise the detectors'. */
 		e->final_verdict = sqlite3_column_type(st, 10) != SQLITE_NULL
 		                       ? col_dup(st, 10)
 		                       : (judging > 0 ? am_strdup("invalid") : col_dup(st, 7));
-		if (!e->condition_id || !e->status || !e->detector_verdict || !e->final_verdict) {
+		if (oom || !e->condition_id || !e->status || !e->detector_verdict ||
+		    !e->final_verdict) {
 			rc = am_err_set(err, AM_ENOMEM, "out of memory");
 			goto out;
 		}
@@ -977,8 +992,8 @@ int am_store_episode_detail(struct am_store *s, int64_t episode, int64_t judging
 		                     "SELECT final_state_json FROM episodes WHERE id = ? AND "
 		                     "final_state_json IS NOT NULL",
 		                     episode, 0, false, tmp, err);
-		if (rc == 0 && json_array_size(tmp))
-			fs = am_json_copy(json_array_get(tmp, 0));
+		if (rc == 0 && json_array_size(tmp) && !(fs = am_json_copy(json_array_get(tmp, 0))))
+			rc = am_err_set(err, AM_ENOMEM, "out of memory");
 		am_json_free(tmp);
 		if (rc < 0)
 			goto out;
@@ -997,8 +1012,9 @@ int am_store_episode_detail(struct am_store *s, int64_t episode, int64_t judging
 		    "JOIN judgings j ON j.id = v.judging_id "
 		    "WHERE v.episode_id = ? AND v.judging_id = ?",
 		    episode, judging, true, tmp, err);
-		if (rc == 0 && json_array_size(tmp))
-			judge = am_json_copy(json_array_get(tmp, 0));
+		if (rc == 0 && json_array_size(tmp) &&
+		    !(judge = am_json_copy(json_array_get(tmp, 0))))
+			rc = am_err_set(err, AM_ENOMEM, "out of memory");
 		am_json_free(tmp);
 		if (rc < 0)
 			goto out;
