@@ -170,6 +170,25 @@ static bool push(struct rc_ctx *x, am_json *arr, am_json *val)
 	return true;
 }
 
+/* Store a reference (no copy); the caller keeps and releases its own. */
+static bool set_ref(struct rc_ctx *x, am_json *obj, const char *key, am_json *val)
+{
+	if (am_json_set(obj, key, val) < 0) {
+		fail_oom(x);
+		return false;
+	}
+	return true;
+}
+
+static bool push_ref(struct rc_ctx *x, am_json *arr, am_json *val)
+{
+	if (am_json_push(arr, val) < 0) {
+		fail_oom(x);
+		return false;
+	}
+	return true;
+}
+
 static am_json *str_json(struct rc_ctx *x, const char *s)
 {
 	am_json *j = am_json_str_new(s);
@@ -666,16 +685,16 @@ static am_json *render_emails(struct rc_ctx *x, am_json *files)
 				              am_json_copy(json_object_get(files, ap))))
 					x->failed = true;
 				if (a && !x->failed)
-					push(x, atts, am_json_copy(a));
+					push_ref(x, atts, a);
 				am_json_free(a);
 			}
 			am_free(ap);
 		}
 		if (!x->failed && e->nattach)
-			put(x, m, "attachments", am_json_copy(atts));
+			set_ref(x, m, "attachments", atts);
 		am_json_free(atts);
 		if (!x->failed)
-			push(x, inbox, am_json_copy(m));
+			push_ref(x, inbox, m);
 		am_json_free(m);
 		am_free(id);
 		am_free(from);
@@ -733,7 +752,7 @@ static am_json *render_world(struct rc_ctx *x)
 		goto out;
 	}
 	if (!put(x, agent, "name", str_json(x, an)) || !put(x, agent, "email", str_json(x, ae)) ||
-	    !put(x, w, "agent", am_json_copy(agent)) || !put(x, w, "now", str_json(x, sc->now)))
+	    !set_ref(x, w, "agent", agent) || !put(x, w, "now", str_json(x, sc->now)))
 		goto out;
 	for (size_t i = 0; i < sc->nfiles && !x->failed; i++) {
 		const struct sc_file *f = &sc->files[i];
@@ -771,8 +790,7 @@ static am_json *render_world(struct rc_ctx *x)
 		if (dir)
 			put(x, mail, "directory", dir);
 	}
-	if (x->failed || !put(x, w, "mail", am_json_copy(mail)) ||
-	    !put(x, w, "files", am_json_copy(files)))
+	if (x->failed || !set_ref(x, w, "mail", mail) || !set_ref(x, w, "files", files))
 		goto out;
 	if (sc->ntables) {
 		am_json *tabs = am_json_obj_new();
@@ -792,7 +810,7 @@ static am_json *render_world(struct rc_ctx *x)
 				put(x, tabs, sc->tables[i].name, t);
 		}
 		if (!x->failed)
-			put(x, w, "tables", am_json_copy(tabs));
+			set_ref(x, w, "tables", tabs);
 		am_json_free(tabs);
 	}
 	if (!x->failed && sc->runner) {
@@ -857,7 +875,7 @@ static am_json *render_tools(struct rc_ctx *x)
 			}
 		}
 		if (o && !x->failed)
-			push(x, arr, am_json_copy(o));
+			push_ref(x, arr, o);
 		am_json_free(o);
 		am_free(desc);
 	}
@@ -897,7 +915,7 @@ static am_json *render_detectors(struct rc_ctx *x)
 				put(x, o, "when", w);
 		}
 		if (o && !x->failed)
-			push(x, arr, am_json_copy(o));
+			push_ref(x, arr, o);
 		am_json_free(o);
 		am_free(desc);
 		if (strcmp(t->kind, "harmful") == 0)
@@ -938,7 +956,7 @@ static am_json *render_candidates(struct rc_ctx *x, am_json *tools)
 		if (o && !x->failed && put(x, o, "id", str_json(x, c->id)) &&
 		    put(x, o, "label", str_json(x, c->label)) &&
 		    put(x, o, "text", str_json(x, text)))
-			push(x, arr, am_json_copy(o));
+			push_ref(x, arr, o);
 		am_json_free(o);
 		am_free(text);
 		if (strcmp(c->label, "aligned") == 0)
