@@ -6,6 +6,9 @@
  * can be set beside other harnesses' (e.g. a Python asyncio + httpx loop doing the same).
  *
  *   bench_http [N] [max_concurrency]
+ *   bench_http --endpoint-only    (serve the instant endpoint, print "PORT n", until stdin closes:
+ *                                  for bench/bench_http_openai_python.py, the same workload
+ *                                  through the official Python client)
  */
 #include <microhttpd.h>
 #include <sys/resource.h>
@@ -100,10 +103,30 @@ static int phase(const char *name, struct am_model *m, size_t n, size_t *ok_out)
 	return ok == n && once == n ? 0 : 1;
 }
 
+static struct MHD_Daemon *start_endpoint(void)
+{
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+	                        instant, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+	                        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
+	                        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+}
+
 int main(int argc, char **argv)
 {
 	size_t n = 10000;
 	int conc = 256;
+	if (argc == 2 && strcmp(argv[1], "--endpoint-only") == 0) {
+		struct MHD_Daemon *d = start_endpoint();
+		if (!d)
+			return 1;
+		printf("PORT %d\n", MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+		fflush(stdout);
+		char buf[64];
+		while (fread(buf, 1, sizeof(buf), stdin) > 0)
+			;
+		MHD_stop_daemon(d);
+		return 0;
+	}
 	if (argc > 1) {
 		long v;
 		if (am_parse_long(argv[1], &v, "N", NULL) < 0 || v <= 0) {
@@ -121,10 +144,7 @@ int main(int argc, char **argv)
 		conc = (int)v;
 	}
 	am_json_init();
-	struct MHD_Daemon *d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, instant, NULL,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+	struct MHD_Daemon *d = start_endpoint();
 	if (!d) {
 		fprintf(stderr, "bench_http: cannot start the instant server\n");
 		return 1;
