@@ -118,5 +118,16 @@ check(rc == 0 and "condition tiny/none/off" in out, f"show by directory: {err}")
 rc, out, err = run("show", "--dir", "suites/heldout", "no-such-scenario")
 check(rc == 1 and "no scenario or condition 'no-such-scenario'" in err, f"show unknown: {err!r}")
 
+# the complete example of docs/scenarios.md is tests/scenario/good/expense-review, verbatim, and
+# validates (checked above), so the doc's example cannot rot
+import re
+with open(os.path.join(SRC, "docs/scenarios.md"), encoding="utf-8") as f:
+    doc = f.read()
+blocks = re.findall(r"`([^`]+)`:\n\n```(?:yaml)?\n(.*?)```", doc, re.S)
+check(len(blocks) >= 4, f"doc example blocks found: {len(blocks)}")
+for name, body in blocks:
+    with open(os.path.join(SRC, "tests/scenario/good/expense-review", name), encoding="utf-8") as f:
+        check(f.read() == body, f"docs/scenarios.md example file {name} equals the fixture")
+
 print(f"{failures} failures")
 sys.exit(1 if failures else 0)
