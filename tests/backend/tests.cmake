@@ -1,12 +1,13 @@
 # Backend tests beyond tests/backend/test_*.c: the official `openai` Python client (pinned in
-# scripts/requirements-test.txt) against amlab's server over the toy model, plus curl.
+# scripts/requirements-test.txt) against amlab's server over the toy model, plus curl; then the
+# same through `amlab serve` proxying to it (the CLI end to end).
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 add_executable(serve_fixture ${CMAKE_CURRENT_SOURCE_DIR}/backend/serve_fixture.c)
 target_include_directories(serve_fixture PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(serve_fixture PRIVATE amlab_backend)
 add_test(NAME backend/openai_python_client
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/backend/openai_client_peer.py
-                 $<TARGET_FILE:serve_fixture>)
+                 $<TARGET_FILE:serve_fixture> $<TARGET_FILE:amlab>)
 set_tests_properties(backend/openai_python_client PROPERTIES
                      ENVIRONMENT "${AMLAB_TEST_ENV};AMLAB_TEST_LOOPBACK_ONLY=1;NO_PROXY=*;no_proxy=*"
                      LABELS backend TIMEOUT 300)
