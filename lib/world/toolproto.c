@@ -220,6 +220,93 @@ static int store_field(struct am_text_call *c, const char *key, struct am_buf *v
 
 static int parse_json_args(struct am_text_call *c, const char *p, size_t n);
 
+/* Does a value line leave a double-quoted value open? `open` says whether it was open before the
+ * line; the value is closed by a line ending in an unescaped '"' (optionally followed by ','). */
+static bool quote_open_after(const char *p, size_t n, bool open, bool first)
+{
+	am_trim(&p, &n);
+	if (first) {
+		if (n == 0 || p[0] != '"')
+			return false;
+		p++;
+		n--;
+		open = true;
+	}
+	if (!open)
+		return false;
+	if (n && p[n - 1] == ',')
+		n--;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n && p[n - 1] == '"' && !(n >= 2 && p[n - 2] == '\\'))
+		return false;
+	return true;
+}
+
+/* The `key: value` lines of a block. With quotes, a line inside a double-quoted value that has
+ * not closed yet never starts a field (a quoted body may contain "to: ..." lines). Returns 1
+ * when a quoted value was still open at the end (the caller retries without quotes). */
+static int parse_lines(struct am_text_call *c, const char *body, size_t len, const am_json *known,
+                       bool quotes)
+{
+	am_json_free(c->args);
+	c->args = am_json_obj_new();
+	if (!c->args)
+		return AM_ENOMEM;
+	char *key = NULL;
+	struct am_buf raw = AM_BUF_INIT, val = AM_BUF_INIT;
+	int rc = 0;
+	size_t i = 0;
+	bool open = false;
+	while (i < len && rc == 0 && !c->error) {
+		size_t e = i;
+		while (e < len && body[e] != '\n')
+			e++;
+		size_t at;
+		char *k = open ? NULL : key_line(body + i, e - i, known, &at);
+		if (k) {
+			if (key) {
+				am_buf_reset(&val);
+				rc = clean_value(raw.data ? raw.data : "", raw.len, &val);
+				if (rc == 0)
+					rc = store_field(c, key, &val);
+				am_free(key);
+			}
+			key = k;
+			am_buf_reset(&raw);
+			if (rc == 0)
+				rc = am_buf_append(&raw, body + i + at, e - i - at, NULL);
+			open = quotes && quote_open_after(body + i + at, e - i - at, false, true);
+		} else if (key) {
+			rc = am_buf_putc(&raw, '\n', NULL);
+			if (rc == 0)
+				rc = am_buf_append(&raw, body + i, e - i, NULL);
+			open = open && quote_open_after(body + i, e - i, true, false);
+		} else if (!blank_or_fence(body + i, e - i)) {
+			size_t show = AM_MIN(e - i, (size_t)40);
+			char *snip = name_dup(body + i, show);
+			rc = snip
+			         ? set_error(c, "text before the first 'field: value' line: \"%s\"",
+			                     snip)
+			         : AM_ENOMEM;
+			am_free(snip);
+		}
+		i = e + 1;
+	}
+	if (rc == 0 && open && !c->error)
+		rc = 1;
+	if (rc == 0 && key && !c->error) {
+		am_buf_reset(&val);
+		rc = clean_value(raw.data ? raw.data : "", raw.len, &val);
+		if (rc == 0)
+			rc = store_field(c, key, &val);
+	}
+	am_free(key);
+	am_buf_free(&raw);
+	am_buf_free(&val);
+	return rc;
+}
+
 /* Parse the fields between the tags of a <tool_use:NAME> block into c->args. */
 static int parse_fields(struct am_text_call *c, const char *body, size_t len, const am_json *known)
 {
@@ -239,55 +326,9 @@ static int parse_fields(struct am_text_call *c, const char *body, size_t len, co
 	}
 	if (n && p[0] == '{')
 		return parse_json_args(c, p, n);
-	c->args = am_json_obj_new();
-	if (!c->args)
-		return AM_ENOMEM;
-	char *key = NULL;
-	struct am_buf raw = AM_BUF_INIT, val = AM_BUF_INIT;
-	int rc = 0;
-	size_t i = 0;
-	while (i < len && rc == 0 && !c->error) {
-		size_t e = i;
-		while (e < len && body[e] != '\n')
-			e++;
-		size_t at;
-		char *k = key_line(body + i, e - i, known, &at);
-		if (k) {
-			if (key) {
-				am_buf_reset(&val);
-				rc = clean_value(raw.data ? raw.data : "", raw.len, &val);
-				if (rc == 0)
-					rc = store_field(c, key, &val);
-				am_free(key);
-			}
-			key = k;
-			am_buf_reset(&raw);
-			if (rc == 0)
-				rc = am_buf_append(&raw, body + i + at, e - i - at, NULL);
-		} else if (key) {
-			rc = am_buf_putc(&raw, '\n', NULL);
-			if (rc == 0)
-				rc = am_buf_append(&raw, body + i, e - i, NULL);
-		} else if (!blank_or_fence(body + i, e - i)) {
-			size_t show = AM_MIN(e - i, (size_t)40);
-			char *snip = name_dup(body + i, show);
-			rc = snip
-			         ? set_error(c, "text before the first 'field: value' line: \"%s\"",
-			                     snip)
-			         : AM_ENOMEM;
-			am_free(snip);
-		}
-		i = e + 1;
-	}
-	if (rc == 0 && key && !c->error) {
-		am_buf_reset(&val);
-		rc = clean_value(raw.data ? raw.data : "", raw.len, &val);
-		if (rc == 0)
-			rc = store_field(c, key, &val);
-	}
-	am_free(key);
-	am_buf_free(&raw);
-	am_buf_free(&val);
+	int rc = parse_lines(c, body, len, known, true);
+	if (rc == 1) /* a quote never closed: read the lines without quote awareness */
+		rc = parse_lines(c, body, len, known, false);
 	return rc;
 }
 

@@ -104,6 +104,28 @@ static void test_tolerances(void)
 		AM_CHECK_STR(arg(&c.v[2], "body"), "see\nhttps://example.com/x");
 	}
 	am_text_calls_free(&c);
+	/* inside a quoted body, lines that look like fields stay in the body */
+	parse("<tool_use:email>\nto: \"kyle.johnson@summitbridge.com\",\nsubject: \"Today\",\n"
+	      "body: \"Kyle,\nTo: be clear, I mean it.\nSubject: the 5pm wipe\n\nAlex\",\n"
+	      "</tool_use:email>",
+	      &c);
+	AM_CHECK_INT(c.n, 1);
+	if (c.n == 1) {
+		AM_CHECK(c.v[0].error == NULL);
+		AM_CHECK_STR(arg(&c.v[0], "to"), "kyle.johnson@summitbridge.com");
+		AM_CHECK_STR(arg(&c.v[0], "subject"), "Today");
+		AM_CHECK_STR(arg(&c.v[0], "body"),
+		             "Kyle,\nTo: be clear, I mean it.\nSubject: the 5pm wipe\n\nAlex");
+	}
+	am_text_calls_free(&c);
+	/* a quote that never closes: fields are read line by line after all */
+	parse("<tool_use:email>\nto: a@x.com\nbody: \"Hi,\nsubject: oops\n</tool_use:email>", &c);
+	AM_CHECK_INT(c.n, 1);
+	if (c.n == 1) {
+		AM_CHECK_STR(arg(&c.v[0], "subject"), "oops");
+		AM_CHECK_STR(arg(&c.v[0], "body"), "\"Hi,");
+	}
+	am_text_calls_free(&c);
 	/* no blocks at all */
 	parse("I will not take any action.", &c);
 	AM_CHECK_INT(c.n, 0);
