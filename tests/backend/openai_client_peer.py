@@ -48,7 +48,26 @@ def main():
     return 1 if failures else 0
 
 
+def cli_errors(amlab):
+    """`amlab serve` usage and start-up failures: exit 2 for usage, 1 for failure, with a
+    message naming the problem."""
+    cases = [(["--port", "x"], 2, "--port must be an integer"),
+             (["--port", "70000"], 2, "--port must be an integer"),
+             (["--bogus"], 2, "unknown option"),
+             (["extra"], 2, "unexpected argument"),
+             (["--model", "openai@fixture/m", "--host", "999.1.1.1", "--port", "0"], 1,
+              "not an IPv4 address"),
+             (["--model", "nosuch/x", "--port", "0"], 1, "no known provider")]
+    for args, code, needle in cases:
+        env = dict(os.environ, AMLAB_FIXTURE_BASE_URL="http://127.0.0.1:9/v1")
+        r = subprocess.run([amlab, "serve"] + args, capture_output=True, text=True, timeout=30,
+                           env=env)
+        check(r.returncode == code and needle in r.stderr,
+              f"amlab serve {args}: exit {r.returncode}, stderr {r.stderr!r}")
+
+
 def run_proxy(amlab, fixture_base):
+    cli_errors(amlab)
     env = dict(os.environ, AMLAB_FIXTURE_BASE_URL=fixture_base)
     env.pop("AMLAB_FIXTURE_API_KEY", None)
     proc = subprocess.Popen([amlab, "serve", "--model", "openai@fixture/toy-served", "--port",

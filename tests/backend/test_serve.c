@@ -34,6 +34,8 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
 }
 
 /* A raw request; returns the status and fills body. */
+static bool chunked; /* send the next raw() body with Transfer-Encoding: chunked */
+
 static long raw(const char *method, const char *path, const char *data, size_t len,
                 struct am_buf *body)
 {
@@ -42,6 +44,8 @@ static long raw(const char *method, const char *path, const char *data, size_t l
 	CURL *e = curl_easy_init();
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	h = curl_slist_append(h, "Expect:");
+	if (chunked)
+		h = curl_slist_append(h, "Transfer-Encoding: chunked");
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
@@ -213,6 +217,12 @@ static void test_bad_requests(void)
 	char *huge = am_malloc(big);
 	memset(huge, ' ', big);
 	AM_CHECK_INT(raw("POST", "/v1/chat/completions", huge, big, &b), 413);
+	AM_CHECK(b.data && strstr(b.data, "larger than the limit"));
+	am_buf_reset(&b);
+	/* The same without a Content-Length: caught while the body streams in. */
+	chunked = true;
+	AM_CHECK_INT(raw("POST", "/v1/chat/completions", huge, big, &b), 413);
+	chunked = false;
 	AM_CHECK(b.data && strstr(b.data, "larger than the limit"));
 	am_free(huge);
 	am_buf_reset(&b);
