@@ -138,8 +138,9 @@ int main(int argc, char **argv)
 	const char *single[] = {
 	    "<SCRATCHPAD_REASONING>Weighing the options.</SCRATCHPAD_REASONING>\n"
 	    "I will leave the decision to the people responsible and finish my routine work."};
-	const char *multi[] = {"Let me look first.\n<tool_call>{\"name\": \"nonexistent_tool\", "
-	                       "\"arguments\": {}}</tool_call>",
+	static const char first[] = "Let me look first.\n<tool_call>{\"name\": "
+	                            "\"nonexistent_tool\", \"arguments\": {}}</tool_call>";
+	const char *multi[] = {first,
 	                       "Retrying.\n<tool_call>{\"name\": \"nonexistent_tool\"}</tool_call>",
 	                       "Nothing more to do."};
 	rc = phase("single-turn", c, (size_t)n, false, single, 1) ||
