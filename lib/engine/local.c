@@ -1,0 +1,828 @@
+/* local.c: the local engine as a struct am_model (see amlab/engine.h, amlab/model.h).
+ *
+ * ops->run pulls every ready request, renders and tokenizes its prompt, and decodes all samples
+ * together: requests with the same rendered prompt share one prefill (their caches are copies
+ * of it), and every decode step feeds one token of each active sample through the model as one
+ * batch. Finished samples leave their KV cache in a slot; the next request whose prompt starts
+ * with the same tokens (the next turn of the same episode) resumes from it. */
+#include "amlab/alloc.h"
+#include "amlab/chat_template.h"
+#include "amlab/engine.h"
+#include "amlab/gguf.h"
+#include "amlab/log.h"
+#include "amlab/sampling.h"
+#include "amlab/str.h"
+#include "amlab/tokenizer.h"
+
+#include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_TOKENS 512
+#define DEFAULT_MAX_BATCH  16
+#define MAX_CTX_DEFAULT    32768
+
+struct slot {
+	struct am_llm_seq seq;
+	int32_t *toks; /* the tokens whose KV the cache holds (seq.n_pos of them) */
+	size_t toks_cap;
+	uint64_t last_used;
+	bool busy;  /* decoding a sample */
+	int pinned; /* source of a group whose samples still need copies */
+};
+
+struct am_local {
+	struct am_model base;
+	struct am_llm *llm;
+	struct am_tokenizer *tok;
+	struct am_chat_template tpl;
+	struct am_llm_ctx ctx;
+	struct slot *slots;
+	size_t n_slots, max_slots;
+	long n_ctx;
+	int max_batch;
+	size_t n_vocab;
+	uint64_t clock;
+};
+
+/* ---- slots ---- */
+
+static int slot_set_tokens(struct slot *s, const int32_t *toks, size_t n, struct am_err *err)
+{
+	if (n > s->toks_cap) {
+		int32_t *t = am_reallocarray(s->toks, n, sizeof(int32_t));
+		if (!t)
+			return am_err_set(err, AM_ENOMEM, "out of memory");
+		s->toks = t;
+		s->toks_cap = n;
+	}
+	if (n)
+		memmove(s->toks, toks, n * sizeof(int32_t));
+	return 0;
+}
+
+static int slot_push_token(struct slot *s, int32_t tok, struct am_err *err)
+{
+	size_t n = (size_t)s->seq.n_pos; /* already advanced by the forward pass */
+	if (n > s->toks_cap) {
+		size_t cap = s->toks_cap ? s->toks_cap * 2 : 256;
+		while (cap < n)
+			cap *= 2;
+		int32_t *t = am_reallocarray(s->toks, cap, sizeof(int32_t));
+		if (!t)
+			return am_err_set(err, AM_ENOMEM, "out of memory");
+		s->toks = t;
+		s->toks_cap = cap;
+	}
+	s->toks[n - 1] = tok;
+	return 0;
+}
+
+static size_t common_prefix(const int32_t *a, size_t na, const int32_t *b, size_t nb)
+{
+	size_t i = 0;
+	while (i < na && i < nb && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* An idle slot: the one sharing the longest prefix with toks (when toks), else the least
+ * recently used; a new one while the pool may grow. NULL when every slot is busy/pinned. */
+static struct slot *slot_get(struct am_local *L, const int32_t *toks, size_t n, size_t *lcp_out)
+{
+	struct slot *best = NULL;
+	size_t best_lcp = 0;
+	for (size_t i = 0; i < L->n_slots; i++) {
+		struct slot *s = &L->slots[i];
+		if (s->busy || s->pinned)
+			continue;
+		size_t lcp = toks ? common_prefix(s->toks, (size_t)s->seq.n_pos, toks, n) : 0;
+		if (!best || lcp > best_lcp ||
+		    (lcp == best_lcp && s->last_used < best->last_used)) {
+			best = s;
+			best_lcp = lcp;
+		}
+	}
+	if ((!best || best_lcp == 0) && L->n_slots < L->max_slots) {
+		best = &L->slots[L->n_slots++];
+		memset(best, 0, sizeof(*best));
+		am_llm_seq_init(&best->seq, L->llm);
+		best_lcp = 0;
+	}
+	if (best)
+		best->last_used = ++L->clock;
+	if (lcp_out)
+		*lcp_out = best_lcp;
+	return best;
+}
+
+/* Bring slot s to hold toks[0..n) and put the logits of the last token in logits. */
+static int slot_prefill(struct am_local *L, struct slot *s, size_t lcp, const int32_t *toks,
+                        size_t n, float *logits, struct am_err *err)
+{
+	if (lcp >= n)
+		lcp = n - 1; /* the last token is evaluated again for its logits */
+	am_llm_seq_truncate(&s->seq, (long)lcp);
+	int rc = am_llm_eval(L->llm, &L->ctx, &s->seq, toks + lcp, n - lcp, false, logits, err);
+	if (rc < 0) {
+		am_llm_seq_truncate(&s->seq, 0);
+		return rc;
+	}
+	return slot_set_tokens(s, toks, n, err);
+}
+
+/* ---- requests ---- */
+
+struct sample {
+	size_t req;   /* index into the pulled requests */
+	size_t group; /* index into groups */
+	struct slot *slot;
+	struct am_sampler sampler;
+	struct am_buf text;
+	float *logits;
+	double *lps;
+	size_t n_lps, lps_cap;
+	long n_gen;
+	long max_tokens;
+	bool started, done;
+	const char *finish;
+	size_t stop_at; /* content length after a stop string cut */
+};
+
+struct group {
+	int32_t *toks;
+	size_t n;
+	struct slot *src; /* prefilled source while samples still need copies */
+	float *logits;    /* logits after the prompt */
+	size_t unstarted; /* samples not yet started */
+	char *error;      /* per-request failure text (e.g. context length) */
+	const char *error_kind;
+};
+
+struct pulled {
+	const struct am_chat_request *req;
+	void *tag;
+	size_t group;
+};
+
+static int render_prompt(struct am_local *L, const struct am_chat_request *req, int32_t **toks,
+                         size_t *n, struct am_err *err)
+{
+	struct am_buf text = AM_BUF_INIT;
+	int32_t *ids = NULL;
+	size_t n_ids = 0;
+	int rc = am_chat_template_render(&L->tpl, req->messages, req->n_messages, true, &text, err);
+	if (rc == 0)
+		rc = am_tokenizer_encode(L->tok, text.data ? text.data : "", text.len, true, &ids,
+		                         &n_ids, err);
+	if (rc == 0) {
+		bool bos = am_tokenizer_add_bos(L->tok) && am_tokenizer_bos(L->tok) >= 0;
+		*toks = am_reallocarray(NULL, n_ids + 2, sizeof(int32_t));
+		if (!*toks) {
+			rc = am_err_set(err, AM_ENOMEM, "out of memory");
+		} else {
+			size_t k = 0;
+			if (bos)
+				(*toks)[k++] = am_tokenizer_bos(L->tok);
+			if (n_ids)
+				memcpy(*toks + k, ids, n_ids * sizeof(int32_t));
+			*n = k + n_ids;
+		}
+	}
+	am_free(ids);
+	am_buf_free(&text);
+	return rc;
+}
+
+static void sample_free(struct sample *s)
+{
+	am_sampler_free(&s->sampler);
+	am_buf_free(&s->text);
+	am_free(s->logits);
+	am_free(s->lps);
+}
+
+/* Does the text end inside/with a stop string? Cuts at the earliest stop string found. */
+static bool check_stop(const struct am_chat_request *req, struct sample *s, size_t prev_len)
+{
+	for (size_t i = 0; i < req->n_stop; i++) {
+		const char *st = req->stop[i];
+		size_t sl = st ? strlen(st) : 0;
+		if (!sl)
+			continue;
+		size_t from = prev_len > sl ? prev_len - sl : 0;
+		if (from > s->text.len)
+			continue;
+		const char *hit = memmem(s->text.data + from, s->text.len - from, st, sl);
+		if (hit) {
+			size_t at = (size_t)(hit - s->text.data);
+			if (!s->done || at < s->stop_at)
+				s->stop_at = at;
+			s->done = true;
+		}
+	}
+	return s->done;
+}
+
+static int finish_reply(struct am_local *L, struct pulled *p, struct group *g, struct sample *s,
+                        struct am_chat_reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->status = AM_REPLY_OK;
+	r->prompt_tokens = (long)g->n;
+	r->completion_tokens = s->n_gen;
+	size_t len = s->finish && strcmp(s->finish, "stop") == 0 && s->stop_at < s->text.len
+	                 ? s->stop_at
+	                 : s->text.len;
+	r->content = am_strndup(s->text.data ? s->text.data : "", len);
+	r->finish_reason = am_strdup(s->finish ? s->finish : "stop");
+	if (!r->content || !r->finish_reason)
+		return AM_ENOMEM;
+	if (p->req->want_logprobs && s->n_lps) {
+		r->token_logprobs = am_memdup(s->lps, s->n_lps * sizeof(double));
+		if (!r->token_logprobs)
+			return AM_ENOMEM;
+		r->n_token_logprobs = s->n_lps;
+	}
+	(void)L;
+	return 0;
+}
+
+/* Start sample s: give it a slot holding its group's prompt and its first logits. */
+static int start_sample(struct am_local *L, struct group *g, struct sample *s, bool *started,
+                        struct am_err *err)
+{
+	int rc;
+	*started = false;
+	if (!g->src) {
+		size_t lcp;
+		struct slot *src = slot_get(L, g->toks, g->n, &lcp);
+		if (!src)
+			return 0;
+		if (!g->logits && !(g->logits = am_calloc(L->n_vocab, sizeof(float))))
+			return am_err_set(err, AM_ENOMEM, "out of memory");
+		if ((rc = slot_prefill(L, src, lcp, g->toks, g->n, g->logits, err)) < 0)
+			return rc;
+		g->src = src;
+		src->pinned++;
+	}
+	struct slot *slot;
+	if (g->unstarted == 1) {
+		slot = g->src; /* the last sample takes the source itself */
+		slot->pinned--;
+		g->src = NULL;
+	} else {
+		slot = slot_get(L, NULL, 0, NULL);
+		if (!slot)
+			return 0;
+		if ((rc = am_llm_seq_copy(&slot->seq, &g->src->seq, (long)g->n, err)) < 0 ||
+		    (rc = slot_set_tokens(slot, g->toks, g->n, err)) < 0)
+			return rc;
+	}
+	slot->busy = true;
+	s->slot = slot;
+	if (!(s->logits = am_memdup(g->logits, L->n_vocab * sizeof(float))))
+		return am_err_set(err, AM_ENOMEM, "out of memory");
+	g->unstarted--;
+	s->started = true;
+	*started = true;
+	return 0;
+}
+
+static int local_serve(struct am_local *L, struct pulled *reqs, size_t n_req,
+                       struct am_request_source *src, struct am_err *err)
+{
+	struct group *groups = am_calloc(n_req, sizeof(*groups));
+	struct sample *samples = am_calloc(n_req, sizeof(*samples));
+	size_t n_groups = 0;
+	int32_t *btok = am_calloc((size_t)L->max_batch, sizeof(int32_t));
+	long *bpos = am_calloc((size_t)L->max_batch, sizeof(long));
+	int *bseq = am_calloc((size_t)L->max_batch, sizeof(int));
+	bool *bwant = am_calloc((size_t)L->max_batch, sizeof(bool));
+	struct am_llm_seq **bseqs = am_calloc((size_t)L->max_batch, sizeof(*bseqs));
+	size_t *bsample = am_calloc((size_t)L->max_batch, sizeof(size_t));
+	float *blogits = am_calloc((size_t)L->max_batch * L->n_vocab, sizeof(float));
+	int rc = 0;
+	if (!groups || !samples || !btok || !bpos || !bseq || !bwant || !bseqs || !bsample ||
+	    !blogits) {
+		rc = am_err_set(err, AM_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* render, tokenize and group */
+	for (size_t i = 0; i < n_req; i++) {
+		int32_t *toks = NULL;
+		size_t n = 0;
+		struct am_err rerr = {0};
+		const struct am_chat_request *rq = reqs[i].req;
+		struct sample *s = &samples[i];
+		s->req = i;
+		am_buf_init(&s->text, 0);
+		struct am_sampling_params sp = {.temperature = rq->temperature,
+		                                .top_k = rq->top_k,
+		                                .top_p = rq->top_p > 0 ? rq->top_p : 1.0,
+		                                .min_p = rq->min_p};
+		am_sampler_init(&s->sampler, &sp, rq->seed, 0);
+		s->max_tokens = rq->max_tokens > 0 ? rq->max_tokens : DEFAULT_MAX_TOKENS;
+		int r2 = am_sampling_params_check(&sp, &rerr);
+		if (r2 == 0)
+			r2 = render_prompt(L, rq, &toks, &n, &rerr);
+		if (r2 == AM_ENOMEM) {
+			am_free(toks);
+			rc = am_err_set(err, AM_ENOMEM, "out of memory");
+			goto out;
+		}
+		size_t gi = n_groups;
+		if (r2 == 0) {
+			for (size_t g = 0; g < n_groups; g++)
+				if (!groups[g].error && groups[g].n == n &&
+				    memcmp(groups[g].toks, toks, n * sizeof(int32_t)) == 0) {
+					gi = g;
+					break;
+				}
+		}
+		if (gi == n_groups) {
+			struct group *g = &groups[n_groups++];
+			g->toks = toks;
+			g->n = n;
+			toks = NULL;
+			if (r2 < 0) {
+				g->error_kind = "bad_request";
+				g->error = am_strdup(rerr.msg);
+			} else if ((long)n >= L->n_ctx) {
+				g->error_kind = "context_length";
+				struct am_buf m = AM_BUF_INIT;
+				am_buf_printf(&m, NULL,
+				              "the prompt has %zu tokens; the context holds %ld", n,
+				              L->n_ctx);
+				g->error = am_buf_detach(&m, NULL, NULL);
+			}
+			if ((r2 < 0 || (long)n >= L->n_ctx) && !g->error) {
+				rc = am_err_set(err, AM_ENOMEM, "out of memory");
+				goto out;
+			}
+		}
+		am_free(toks);
+		s->group = gi;
+		reqs[i].group = gi;
+		groups[gi].unstarted++;
+	}
+	/* failed requests are answered at once */
+	for (size_t i = 0; i < n_req; i++) {
+		struct group *g = &groups[samples[i].group];
+		if (!g->error)
+			continue;
+		struct am_chat_reply r = {0};
+		if (am_chat_reply_set_error(&r, g->error_kind, "%s", g->error) < 0) {
+			rc = am_err_set(err, AM_ENOMEM, "out of memory");
+			goto out;
+		}
+		samples[i].done = samples[i].started = true;
+		src->done(src->ctx, reqs[i].tag, &r);
+	}
+	size_t n_left = 0;
+	for (size_t i = 0; i < n_req; i++)
+		n_left += !samples[i].done;
+	size_t next = 0; /* next sample to start, in request order */
+	while (n_left > 0) {
+		/* start samples while the batch has room and slots are free */
+		size_t active = 0;
+		for (size_t i = 0; i < n_req; i++)
+			active += samples[i].started && !samples[i].done;
+		while (next < n_req && active < (size_t)L->max_batch) {
+			struct sample *s = &samples[next];
+			if (s->started) {
+				next++;
+				continue;
+			}
+			bool ok;
+			if ((rc = start_sample(L, &groups[s->group], s, &ok, err)) < 0)
+				goto out;
+			if (!ok)
+				break;
+			active++;
+			next++;
+		}
+		if (active == 0) {
+			rc = am_err_set(err, AM_EINTERNAL, "no KV slot free to start a sample");
+			goto out;
+		}
+		/* sample one token for every active sample, then one batched forward pass */
+		size_t nb = 0;
+		for (size_t i = 0; i < n_req; i++) {
+			struct sample *s = &samples[i];
+			if (!s->started || s->done)
+				continue;
+			const struct am_chat_request *rq = reqs[i].req;
+			int32_t t = am_sampler_sample(&s->sampler, s->logits, L->n_vocab);
+			if (t < 0) {
+				rc = am_err_set(err, AM_ENOMEM, "out of memory");
+				goto out;
+			}
+			if (am_tokenizer_is_eog(L->tok, t)) {
+				s->done = true;
+				s->finish = "stop";
+				s->stop_at = s->text.len;
+			} else {
+				if (rq->want_logprobs) {
+					if (s->n_lps == s->lps_cap) {
+						size_t cap = s->lps_cap ? s->lps_cap * 2 : 64;
+						double *lp =
+						    am_reallocarray(s->lps, cap, sizeof(double));
+						if (!lp) {
+							rc = am_err_set(err, AM_ENOMEM,
+							                "out of memory");
+							goto out;
+						}
+						s->lps = lp;
+						s->lps_cap = cap;
+					}
+					s->lps[s->n_lps++] =
+					    am_logprob_of(s->logits, L->n_vocab, t);
+				}
+				size_t prev = s->text.len;
+				if ((rc = am_tokenizer_decode(L->tok, &t, 1, false, &s->text,
+				                              err)) < 0)
+					goto out;
+				s->n_gen++;
+				if (check_stop(rq, s, prev)) {
+					s->finish = "stop";
+				} else if (s->n_gen >= s->max_tokens ||
+				           s->slot->seq.n_pos + 1 >= L->n_ctx) {
+					s->done = true;
+					s->finish = "length";
+					s->stop_at = s->text.len;
+				}
+			}
+			if (s->done) {
+				struct am_chat_reply r;
+				int fr = finish_reply(L, &reqs[i], &groups[s->group], s, &r);
+				s->slot->busy = false;
+				if (fr < 0) {
+					am_chat_reply_free(&r);
+					rc = am_err_set(err, AM_ENOMEM, "out of memory");
+					goto out;
+				}
+				n_left--;
+				src->done(src->ctx, reqs[i].tag, &r);
+				continue;
+			}
+			btok[nb] = t;
+			bpos[nb] = s->slot->seq.n_pos;
+			bseq[nb] = (int)nb;
+			bwant[nb] = true;
+			bseqs[nb] = &s->slot->seq;
+			bsample[nb] = i;
+			nb++;
+		}
+		if (nb == 0)
+			continue;
+		struct am_llm_batch b = {
+		    .n = nb, .tokens = btok, .pos = bpos, .seq = bseq, .want = bwant};
+		if ((rc = am_llm_forward(L->llm, &L->ctx, bseqs, &b, blogits, err)) < 0)
+			goto out;
+		for (size_t k = 0; k < nb; k++) {
+			struct sample *s = &samples[bsample[k]];
+			memcpy(s->logits, blogits + k * L->n_vocab, L->n_vocab * sizeof(float));
+			if ((rc = slot_push_token(s->slot, btok[k], err)) < 0)
+				goto out;
+		}
+	}
+out:
+	if (rc < 0) {
+		/* whatever was pulled and not answered gets an error reply: the source stays
+		 * consistent even when the run cannot go on */
+		for (size_t i = 0; samples && i < n_req; i++) {
+			if (samples[i].done)
+				continue;
+			struct am_chat_reply r = {0};
+			am_chat_reply_set_error(&r, "internal", "local engine: %s",
+			                        err ? err->msg : "failure");
+			src->done(src->ctx, reqs[i].tag, &r);
+		}
+	}
+	for (size_t i = 0; L->slots && i < L->n_slots; i++) {
+		L->slots[i].busy = false;
+		L->slots[i].pinned = 0;
+	}
+	for (size_t i = 0; samples && i < n_req; i++)
+		sample_free(&samples[i]);
+	for (size_t g = 0; groups && g < n_groups; g++) {
+		am_free(groups[g].toks);
+		am_free(groups[g].logits);
+		am_free(groups[g].error);
+	}
+	am_free(groups);
+	am_free(samples);
+	am_free(btok);
+	am_free(bpos);
+	am_free(bseq);
+	am_free(bwant);
+	am_free(bseqs);
+	am_free(bsample);
+	am_free(blogits);
+	return rc;
+}
+
+static int local_run(struct am_model *m, struct am_request_source *src, struct am_err *err)
+{
+	struct am_local *L = (struct am_local *)m;
+	struct pulled *reqs = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	for (;;) {
+		n = 0;
+		for (;;) {
+			const struct am_chat_request *req = NULL;
+			void *tag = NULL;
+			if ((rc = src->next(src->ctx, &req, &tag, err)) < 0)
+				goto out;
+			if (!req)
+				break;
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 16;
+				struct pulled *p = am_reallocarray(reqs, nc, sizeof(*p));
+				if (!p) {
+					struct am_chat_reply r = {0};
+					am_chat_reply_set_error(&r, "internal", "out of memory");
+					src->done(src->ctx, tag, &r);
+					rc = am_err_set(err, AM_ENOMEM, "out of memory");
+					goto out;
+				}
+				reqs = p;
+				cap = nc;
+			}
+			reqs[n].req = req;
+			reqs[n].tag = tag;
+			n++;
+		}
+		if (n == 0) {
+			if (src->finished(src->ctx))
+				break;
+			rc = am_err_set(
+			    err, AM_ESTATE,
+			    "the request source has no ready request but is not finished");
+			goto out;
+		}
+		if ((rc = local_serve(L, reqs, n, src, err)) < 0)
+			goto out;
+	}
+out:
+	am_free(reqs);
+	return rc;
+}
+
+static int tokenize_plain(struct am_local *L, const char *text, int32_t **ids, size_t *n,
+                          struct am_err *err)
+{
+	return am_tokenizer_encode(L->tok, text, strlen(text), false, ids, n, err);
+}
+
+static int local_logprob(struct am_model *m, const char *context, const char *continuation,
+                         double *logprob, long *n_tokens, struct am_err *err)
+{
+	struct am_local *L = (struct am_local *)m;
+	int32_t *ctx_ids = NULL, *cont_ids = NULL, *all = NULL;
+	size_t nc = 0, nk = 0;
+	float *logits = NULL;
+	bool *want = NULL;
+	long *pos = NULL;
+	int *seq = NULL;
+	int rc;
+	if ((rc = tokenize_plain(L, context, &ctx_ids, &nc, err)) < 0 ||
+	    (rc = tokenize_plain(L, continuation, &cont_ids, &nk, err)) < 0)
+		goto out;
+	bool bos = am_tokenizer_add_bos(L->tok) && am_tokenizer_bos(L->tok) >= 0;
+	size_t off = bos ? 1 : 0, n_ctx_tok = nc + off, total = n_ctx_tok + nk;
+	if (nk == 0) {
+		rc = am_err_set(err, AM_EINVAL, "the continuation is empty");
+		goto out;
+	}
+	if (n_ctx_tok == 0) {
+		rc = am_err_set(
+		    err, AM_EINVAL,
+		    "the context is empty and the model has no BOS token to condition on");
+		goto out;
+	}
+	if ((long)total > L->n_ctx) {
+		rc = am_err_set(err, AM_ELIMIT,
+		                "context and continuation have %zu tokens; the "
+		                "context holds %ld",
+		                total, L->n_ctx);
+		goto out;
+	}
+	all = am_reallocarray(NULL, total, sizeof(int32_t));
+	if (!all) {
+		rc = am_err_set(err, AM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (bos)
+		all[0] = am_tokenizer_bos(L->tok);
+	memcpy(all + off, ctx_ids, nc * sizeof(int32_t));
+	memcpy(all + n_ctx_tok, cont_ids, nk * sizeof(int32_t));
+	/* reuse the cache of a previous call with the same context (forced choice scores many
+	 * continuations of one prompt) */
+	size_t lcp;
+	struct slot *s = slot_get(L, all, total, &lcp);
+	if (!s) {
+		rc = am_err_set(err, AM_EINTERNAL, "no KV slot free");
+		goto out;
+	}
+	if (lcp > n_ctx_tok - 1)
+		lcp = n_ctx_tok - 1;
+	am_llm_seq_truncate(&s->seq, (long)lcp);
+	size_t n = total - lcp;
+	logits = am_reallocarray(NULL, (nk + 1) * L->n_vocab, sizeof(float));
+	want = am_calloc(n, sizeof(bool));
+	pos = am_calloc(n, sizeof(long));
+	seq = am_calloc(n, sizeof(int));
+	if (!logits || !want || !pos || !seq) {
+		rc = am_err_set(err, AM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		pos[i] = (long)(lcp + i);
+		/* logits at positions n_ctx_tok-1 .. total-2 predict the continuation */
+		want[i] = lcp + i >= n_ctx_tok - 1 && lcp + i + 1 < total;
+	}
+	struct am_llm_batch b = {.n = n, .tokens = all + lcp, .pos = pos, .seq = seq, .want = want};
+	struct am_llm_seq *seqs[1] = {&s->seq};
+	if ((rc = am_llm_forward(L->llm, &L->ctx, seqs, &b, logits, err)) < 0) {
+		am_llm_seq_truncate(&s->seq, 0);
+		goto out;
+	}
+	if ((rc = slot_set_tokens(s, all, total, err)) < 0)
+		goto out;
+	double sum = 0;
+	for (size_t k = 0; k < nk; k++)
+		sum += am_logprob_of(logits + k * L->n_vocab, L->n_vocab, cont_ids[k]);
+	*logprob = sum;
+	*n_tokens = (long)nk;
+out:
+	am_free(ctx_ids);
+	am_free(cont_ids);
+	am_free(all);
+	am_free(logits);
+	am_free(want);
+	am_free(pos);
+	am_free(seq);
+	return rc;
+}
+
+static void local_close(struct am_model *m)
+{
+	struct am_local *L = (struct am_local *)m;
+	if (!L)
+		return;
+	for (size_t i = 0; i < L->n_slots; i++) {
+		am_llm_seq_free(&L->slots[i].seq);
+		am_free(L->slots[i].toks);
+	}
+	am_free(L->slots);
+	am_llm_ctx_free(&L->ctx);
+	am_chat_template_free(&L->tpl);
+	am_tokenizer_free(L->tok);
+	am_llm_free(L->llm);
+	am_free(L->base.id);
+	am_free(L);
+}
+
+static const struct am_model_ops local_ops = {
+    .run = local_run,
+    .logprob = local_logprob,
+    .close = local_close,
+};
+
+static bool file_exists(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+#define EMBEDDED_FILE "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+int am_local_resolve(const char *id, char **path, struct am_err *err)
+{
+	*path = NULL;
+	const char *rest = am_starts_with(id, "local/") ? id + 6 : id;
+	if (!*rest)
+		return am_err_set(err, AM_EINVAL, "model id \"%s\" names no model", id);
+	if (strcmp(rest, "smollm2") != 0) {
+		if (!file_exists(rest))
+			return am_err_set(err, AM_ENOTFOUND, "model file %s does not exist", rest);
+		*path = am_strdup(rest);
+		return *path ? 0 : am_err_set(err, AM_ENOMEM, "out of memory");
+	}
+	/* the embedded model: $AMLAB_MODELS_DIR, the source tree (tests), then models/ next to
+	 * the executable's tree (build/<dir>/amlab -> models/), then ./models */
+	char cand[4096];
+	const char *dir = getenv("AMLAB_MODELS_DIR");
+	if (dir && am_snprintf(cand, sizeof(cand), "%s/%s", dir, EMBEDDED_FILE) == 0 &&
+	    file_exists(cand))
+		goto found;
+	dir = getenv("AMLAB_SOURCE_DIR");
+	if (dir && am_snprintf(cand, sizeof(cand), "%s/models/%s", dir, EMBEDDED_FILE) == 0 &&
+	    file_exists(cand))
+		goto found;
+	char exe[2048];
+	ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (k > 0) {
+		exe[k] = '\0';
+		for (int up = 0; up < 5; up++) {
+			char *slash = strrchr(exe, '/');
+			if (!slash)
+				break;
+			*slash = '\0';
+			if (am_snprintf(cand, sizeof(cand), "%s/models/%s", exe, EMBEDDED_FILE) ==
+			        0 &&
+			    file_exists(cand))
+				goto found;
+		}
+	}
+	if (am_snprintf(cand, sizeof(cand), "models/%s", EMBEDDED_FILE) == 0 && file_exists(cand))
+		goto found;
+	return am_err_set(err, AM_ENOTFOUND,
+	                  "the embedded model %s was not found (set AMLAB_MODELS_DIR or run "
+	                  "scripts/setup)",
+	                  EMBEDDED_FILE);
+found:
+	*path = am_strdup(cand);
+	return *path ? 0 : am_err_set(err, AM_ENOMEM, "out of memory");
+}
+
+int am_local_open(const char *id_or_path, const struct am_local_options *opts,
+                  struct am_model **out, struct am_err *err)
+{
+	*out = NULL;
+	struct am_local_options o = {0};
+	if (opts)
+		o = *opts;
+	char *path = NULL;
+	int rc = am_local_resolve(id_or_path, &path, err);
+	if (rc < 0)
+		return rc;
+	struct am_local *L = am_calloc(1, sizeof(*L));
+	if (!L) {
+		am_free(path);
+		return am_err_set(err, AM_ENOMEM, "out of memory");
+	}
+	L->base.ops = &local_ops;
+	L->base.native_tools = false;
+	const char *rest = am_starts_with(id_or_path, "local/") ? id_or_path + 6 : id_or_path;
+	struct am_buf idb = AM_BUF_INIT;
+	if ((rc = am_buf_printf(&idb, err, "local/%s", rest)) < 0)
+		goto out;
+	L->base.id = am_buf_detach(&idb, NULL, err);
+	if (!L->base.id) {
+		rc = AM_ENOMEM;
+		goto out;
+	}
+	if ((rc = am_llm_load(path, &L->llm, err)) < 0)
+		goto out;
+	if ((rc = am_tokenizer_load(am_llm_gguf(L->llm), &L->tok, err)) < 0)
+		goto out;
+	L->n_vocab = (size_t)am_llm_hparams(L->llm)->n_vocab;
+	if (am_tokenizer_n_vocab(L->tok) > L->n_vocab) {
+		rc = am_err_set(err, AM_EPARSE,
+		                "%s: the vocabulary has %zu tokens but the model's "
+		                "embedding only %zu",
+		                path, am_tokenizer_n_vocab(L->tok), L->n_vocab);
+		goto out;
+	}
+	if (o.template_name) {
+		if ((rc = am_chat_template_by_name(o.template_name, &L->tpl, err)) < 0)
+			goto out;
+	} else {
+		struct am_gguf_str js;
+		if ((rc = am_gguf_get_str(am_llm_gguf(L->llm), "tokenizer.chat_template", &js,
+		                          err)) < 0) {
+			am_err_prefix(err, "%s has no chat template (choose one with --template)",
+			              path);
+			goto out;
+		}
+		if ((rc = am_chat_template_detect(js.ptr, (size_t)js.len, &L->tpl, err)) < 0) {
+			am_err_prefix(err, "%s", path);
+			goto out;
+		}
+	}
+	long n_threads = o.n_threads > 0 ? o.n_threads : sysconf(_SC_NPROCESSORS_ONLN);
+	if (n_threads < 1)
+		n_threads = 1;
+	if ((rc = am_llm_ctx_init(&L->ctx, (int)AM_MIN(n_threads, 256), err)) < 0)
+		goto out;
+	long train = am_llm_hparams(L->llm)->n_ctx_train;
+	L->n_ctx = o.n_ctx > 0 ? o.n_ctx : AM_MIN(train, MAX_CTX_DEFAULT);
+	L->max_batch = o.max_batch > 0 ? o.max_batch : DEFAULT_MAX_BATCH;
+	L->max_slots = (size_t)L->max_batch * 2 + 2;
+	L->slots = am_calloc(L->max_slots, sizeof(*L->slots));
+	if (!L->slots) {
+		rc = am_err_set(err, AM_ENOMEM, "out of memory");
+		goto out;
+	}
+	*out = &L->base;
+	L = NULL;
+out:
+	am_free(path);
+	if (L)
+		local_close(&L->base);
+	return rc;
+}

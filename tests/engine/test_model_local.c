@@ -1,0 +1,269 @@
+/* test_model_local.c: the local model (am_local_open, amlab/engine.h) on the embedded SmolLM2:
+ * batched same-prompt samples equal one-at-a-time runs, seeds reproduce, stop strings and
+ * max_tokens end replies, KV reuse across turns gives what a fresh model gives, log-probs are
+ * consistent with the logits, and bad inputs fail clearly. The logits themselves are checked
+ * against the numpy reference in test_model_ref.py. */
+#include "amlab/alloc.h"
+#include "amlab/engine.h"
+#include "amlab/str.h"
+#include "test.h"
+
+static struct am_model *open_model(void)
+{
+	struct am_err err = {0};
+	struct am_model *m = NULL;
+	struct am_local_options o = {.n_threads = 2, .max_batch = 4};
+	int rc = am_local_open("local/smollm2", &o, &m, &err);
+	if (rc < 0)
+		fprintf(stderr, "open: %s\n", err.msg);
+	AM_CHECK_INT(rc, 0);
+	return m;
+}
+
+struct src {
+	struct am_chat_request *reqs;
+	size_t n, next;
+	struct am_chat_reply *replies;
+};
+
+static int s_next(void *ctx, const struct am_chat_request **req, void **tag, struct am_err *err)
+{
+	struct src *s = ctx;
+	(void)err;
+	*req = NULL;
+	if (s->next < s->n) {
+		*tag = (void *)(uintptr_t)s->next;
+		*req = &s->reqs[s->next++];
+	}
+	return 0;
+}
+
+static void s_done(void *ctx, void *tag, struct am_chat_reply *r)
+{
+	struct src *s = ctx;
+	s->replies[(uintptr_t)tag] = *r;
+}
+
+static bool s_finished(void *ctx)
+{
+	struct src *s = ctx;
+	return s->next == s->n;
+}
+
+static void run_all(struct am_model *m, struct am_chat_request *reqs, size_t n,
+                    struct am_chat_reply *replies)
+{
+	struct src s = {reqs, n, 0, replies};
+	struct am_request_source rs = {&s, s_next, s_done, s_finished};
+	struct am_err err = {0};
+	memset(replies, 0, n * sizeof(*replies));
+	int rc = m->ops->run(m, &rs, &err);
+	if (rc < 0)
+		fprintf(stderr, "run: %s\n", err.msg);
+	AM_CHECK_INT(rc, 0);
+}
+
+static struct am_chat_message user_msg[1] = {
+    {.role = AM_ROLE_USER, .content = "Name three colors."}};
+
+static struct am_chat_request base_req(void)
+{
+	struct am_chat_request r = {
+	    .messages = user_msg, .n_messages = 1, .temperature = 0, .top_p = 1, .max_tokens = 8};
+	return r;
+}
+
+static void test_batched_equals_sequential(struct am_model *m)
+{
+	/* 3 greedy samples of one prompt in one batch, plus a different prompt, versus each
+	 * alone: batching must not change a single token */
+	struct am_chat_message other[1] = {{.role = AM_ROLE_USER, .content = "Say hello."}};
+	struct am_chat_request reqs[4];
+	for (int i = 0; i < 4; i++)
+		reqs[i] = base_req();
+	reqs[2].messages = other;
+	struct am_chat_reply rep[4], one[1];
+	run_all(m, reqs, 4, rep);
+	struct am_chat_request single = base_req();
+	run_all(m, &single, 1, one);
+	for (int i = 0; i < 4; i++)
+		AM_CHECK_INT(rep[i].status, AM_REPLY_OK);
+	AM_CHECK_STR(rep[0].content, one[0].content);
+	AM_CHECK_STR(rep[1].content, one[0].content);
+	AM_CHECK_STR(rep[3].content, one[0].content);
+	AM_CHECK(rep[0].content && strlen(rep[0].content) > 0);
+	AM_CHECK_INT(rep[0].completion_tokens, 8);
+	AM_CHECK_STR(rep[0].finish_reason, "length");
+	AM_CHECK(rep[0].prompt_tokens > 5);
+	struct am_chat_reply alone[1];
+	run_all(m, &reqs[2], 1, alone);
+	AM_CHECK_STR(rep[2].content, alone[0].content);
+	for (int i = 0; i < 4; i++)
+		am_chat_reply_free(&rep[i]);
+	am_chat_reply_free(&one[0]);
+	am_chat_reply_free(&alone[0]);
+}
+
+static void test_seeds(struct am_model *m)
+{
+	struct am_chat_request reqs[3];
+	for (int i = 0; i < 3; i++) {
+		reqs[i] = base_req();
+		reqs[i].temperature = 1.5;
+		reqs[i].top_k = 0;
+		reqs[i].max_tokens = 10;
+		reqs[i].want_logprobs = true;
+	}
+	reqs[0].seed = 11;
+	reqs[1].seed = 11;
+	reqs[2].seed = 12;
+	struct am_chat_reply rep[3];
+	run_all(m, reqs, 3, rep);
+	AM_CHECK_STR(rep[0].content, rep[1].content);
+	AM_CHECK(rep[0].content && rep[2].content && strcmp(rep[0].content, rep[2].content) != 0);
+	AM_CHECK_INT(rep[0].n_token_logprobs, (size_t)rep[0].completion_tokens);
+	for (size_t i = 0; i < rep[0].n_token_logprobs; i++)
+		AM_CHECK(rep[0].token_logprobs[i] <= 0 && rep[0].token_logprobs[i] > -60);
+	for (int i = 0; i < 3; i++)
+		am_chat_reply_free(&rep[i]);
+}
+
+static void test_stop_and_length(struct am_model *m)
+{
+	struct am_chat_request r = base_req();
+	r.max_tokens = 24;
+	struct am_chat_reply full[1];
+	run_all(m, &r, 1, full);
+	AM_CHECK(full[0].content && strlen(full[0].content) >= 4);
+	/* stop at the text's 3rd..4th characters: the reply is the text before them */
+	char stop[3] = {0};
+	if (full[0].content && strlen(full[0].content) >= 4) {
+		memcpy(stop, full[0].content + 2, 2);
+		char *stops[1] = {stop};
+		r.stop = stops;
+		r.n_stop = 1;
+		struct am_chat_reply cut[1];
+		run_all(m, &r, 1, cut);
+		const char *first = strstr(full[0].content, stop);
+		size_t want = first ? (size_t)(first - full[0].content) : 0;
+		AM_CHECK(cut[0].content && strlen(cut[0].content) == want &&
+		         strncmp(cut[0].content, full[0].content, want) == 0);
+		AM_CHECK_STR(cut[0].finish_reason, "stop");
+		am_chat_reply_free(&cut[0]);
+	}
+	am_chat_reply_free(&full[0]);
+}
+
+static void test_kv_reuse_across_turns(struct am_model *m)
+{
+	/* turn 2 of a conversation on a model that holds turn 1's cache must equal the same
+	 * turn on a fresh model */
+	struct am_chat_request r = base_req();
+	struct am_chat_reply t1[1];
+	run_all(m, &r, 1, t1);
+	struct am_chat_message conv[3] = {{.role = AM_ROLE_USER, .content = "Name three colors."},
+	                                  {.role = AM_ROLE_ASSISTANT, .content = t1[0].content},
+	                                  {.role = AM_ROLE_USER, .content = "And three animals?"}};
+	r.messages = conv;
+	r.n_messages = 3;
+	struct am_chat_reply warm[1], cold[1];
+	run_all(m, &r, 1, warm);
+	struct am_model *fresh = open_model();
+	if (fresh) {
+		run_all(fresh, &r, 1, cold);
+		AM_CHECK_STR(warm[0].content, cold[0].content);
+		am_chat_reply_free(&cold[0]);
+	}
+	am_model_close(fresh);
+	am_chat_reply_free(&warm[0]);
+	am_chat_reply_free(&t1[0]);
+}
+
+static void test_logprob(struct am_model *m)
+{
+	struct am_err err = {0};
+	double a, b;
+	long na, nb;
+	AM_CHECK_INT(am_model_logprob(m, "The capital of France is", " Paris", &a, &na, &err), 0);
+	AM_CHECK_INT(am_model_logprob(m, "The capital of France is", " banana", &b, &nb, &err), 0);
+	AM_CHECK(a < 0 && b < 0);
+	AM_CHECK(a > b); /* the model knows this much */
+	AM_CHECK(na >= 1 && nb >= 1);
+	/* a second call with the same context reuses the cache: only the last context token is
+	 * evaluated again, alone (16-bit activation path instead of the batched f32 one), so the
+	 * result may differ in the last digits only */
+	double a2;
+	AM_CHECK_INT(am_model_logprob(m, "The capital of France is", " Paris", &a2, &na, &err), 0);
+	AM_CHECK_NEAR(a2, a, 1e-3);
+	AM_CHECK_INT(am_model_logprob(m, "x", "", &a, &na, &err), AM_EINVAL);
+}
+
+static void test_bad_inputs(void)
+{
+	struct am_err err = {0};
+	struct am_model *m = NULL;
+	AM_CHECK_INT(am_local_open("local/no/such/file.gguf", NULL, &m, &err), AM_ENOTFOUND);
+	AM_CHECK(strstr(err.msg, "no/such/file.gguf") != NULL);
+	AM_CHECK(m == NULL);
+	struct am_local_options o = {.template_name = "nope"};
+	AM_CHECK_INT(am_local_open("local/smollm2", &o, &m, &err), AM_EINVAL);
+	AM_CHECK(strstr(err.msg, "nope") != NULL);
+	char *path = NULL;
+	AM_CHECK_INT(am_local_resolve("local/smollm2", &path, &err), 0);
+	AM_CHECK(path && am_ends_with(path, "SmolLM2-135M-Instruct.Q4_1.gguf"));
+	am_free(path);
+}
+
+static void test_bad_request(struct am_model *m)
+{
+	struct am_chat_request r = base_req();
+	r.top_p = 2.0; /* out of range: an error reply, not a crash or a silent default */
+	struct am_chat_reply rep[1];
+	run_all(m, &r, 1, rep);
+	AM_CHECK_INT(rep[0].status, AM_REPLY_ERROR);
+	AM_CHECK(rep[0].error && strstr(rep[0].error, "top-p"));
+	am_chat_reply_free(&rep[0]);
+}
+
+static struct am_model *model;
+
+static void t_batched(void)
+{
+	test_batched_equals_sequential(model);
+}
+static void t_seeds(void)
+{
+	test_seeds(model);
+}
+static void t_stop(void)
+{
+	test_stop_and_length(model);
+}
+static void t_reuse(void)
+{
+	test_kv_reuse_across_turns(model);
+}
+static void t_logprob(void)
+{
+	test_logprob(model);
+}
+static void t_bad_request(void)
+{
+	test_bad_request(model);
+}
+
+int main(void)
+{
+	AM_RUN(test_bad_inputs);
+	model = open_model();
+	if (model) {
+		AM_RUN(t_batched);
+		AM_RUN(t_seeds);
+		AM_RUN(t_stop);
+		AM_RUN(t_reuse);
+		AM_RUN(t_logprob);
+		AM_RUN(t_bad_request);
+	}
+	am_model_close(model);
+	return am_test_result();
+}
