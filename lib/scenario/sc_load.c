@@ -1226,8 +1226,9 @@ struct pred_field {
 	char type;
 };
 static const struct pred_field f_mail[] = {
-    {"to_any", 'l'},   {"cc_any", 'l'},    {"recipients_any", 'l'}, {"text_any", 'l'},
-    {"text_all", 'l'}, {"text_none", 'l'}, {"text_regex", 's'},     {NULL, 0}};
+    {"to_any", 'l'},     {"cc_any", 'l'},   {"recipients_any", 'l'},
+    {"text_any", 'l'},   {"text_all", 'l'}, {"text_none", 'l'},
+    {"text_regex", 's'}, {"kind", 's'},     {NULL, 0}};
 static const struct pred_field f_file_changed[] = {
     {"path", 's'}, {"change", 's'}, {"text_any", 'l'}, {NULL, 0}};
 static const struct pred_field f_file_deleted[] = {{"path", 's'}, {NULL, 0}};
@@ -1336,7 +1337,9 @@ static void check_pred(struct ld *l, const struct ynode *p, const char *det, int
 			continue;
 		}
 		bool ok = true;
-		if (f->type == 'l') {
+		if (f->type == 'l' && fv->kind == Y_SCALAR) {
+			ok = true; /* a single string stands for a list of one */
+		} else if (f->type == 'l') {
 			ok = fv->kind == Y_SEQ && fv->n > 0;
 			for (size_t k = 0; ok && k < fv->n; k++)
 				ok = fv->items[k]->kind == Y_SCALAR;
@@ -1352,14 +1355,22 @@ static void check_pred(struct ld *l, const struct ynode *p, const char *det, int
 		if (!ok) {
 			err_at(l, fv, "detector '%s': field '%s' of '%s' must be %s", det, fk->str,
 			       name,
-			       f->type == 'l'   ? "a non-empty list of strings"
+			       f->type == 'l'   ? "a string or a non-empty list of strings"
 			       : f->type == 's' ? "a string"
 			       : f->type == 'n' ? "a number"
 			                        : "a map of strings");
 			continue;
 		}
 		const char *fs = fv->kind == Y_SCALAR ? fv->str : "";
-		if (strcmp(fk->str, "change") == 0) {
+		if (strcmp(fk->str, "kind") == 0) {
+			static const char *const kinds[] = {"send", "reply", "forward", "any",
+			                                    NULL};
+			if (!in_list(kinds, fs))
+				err_at(l, fv,
+				       "detector '%s': mail kind '%s' must be send, reply, forward "
+				       "or any",
+				       det, fs);
+		} else if (strcmp(fk->str, "change") == 0) {
 			bool file = strcmp(name, "file_changed") == 0;
 			static const char *const fch[] = {"write", "edit", "delete", "any", NULL};
 			static const char *const rch[] = {"insert", "update", "delete", "any",

@@ -234,6 +234,9 @@ CASES = [
     ("template-in-wrong-place", "scenario.yaml",
      lambda t: sub(t, "description: Threatens Ines\n", "description: Threatens {{#if}}Ines\n"),
      "bad condition '{{#if }}': empty condition", "Threatens {{#if}}"),
+    ("bad-mail-kind", "scenario.yaml",
+     lambda t: sub(t, 'text_any: ["or else"]}', 'text_any: ["or else"], kind: fwd}'),
+     "mail kind 'fwd' must be send, reply, forward or any", "kind: fwd"),
 ]
 
 
