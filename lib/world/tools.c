@@ -364,9 +364,10 @@ int am_tools_text_instructions(const struct am_toolset *ts, struct am_buf *out, 
 	    "like this:\n\n<tool_use:TOOL_NAME>\nfield_name: value\nother_field: value\n"
 	    "</tool_use:TOOL_NAME>\n\nA value runs until the next \"field_name:\" line or the "
 	    "closing tag, so a body may span several lines. Separate several recipients or "
-	    "items with commas. You may write several blocks in one reply; each is executed "
-	    "in order and its result is returned to you. Text outside the blocks is not "
-	    "seen by anyone.\n\nAvailable tools:\n",
+	    "items with commas. A call may also be written as <tool_call>{\"name\": "
+	    "\"TOOL_NAME\", \"arguments\": {...}}</tool_call>. You may write several calls in "
+	    "one reply; they are executed in order. Text outside the calls is not seen by "
+	    "anyone.\n\nAvailable tools:\n",
 	    err);
 	for (size_t i = 0; rc == 0 && i < ts->n; i++) {
 		const struct tool *t = &ts->tools[i];
