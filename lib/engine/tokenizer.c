@@ -410,6 +410,13 @@ static bool text_in(const struct am_tokenizer *t, int32_t id, const char *const 
 	return false;
 }
 
+/* Every text the rules below look for starts with '<' or '_': skip the rest quickly. */
+static bool looks_special(const struct am_tokenizer *t, int32_t id)
+{
+	const struct token *k = &t->tok[id];
+	return k->len >= 5 && (t->arena[k->off] == '<' || t->arena[k->off] == '_');
+}
+
 /* End-of-generation tokens and the special-token ids found by their text, as the reference. */
 static int find_special_ids(const struct am_gguf *g, struct am_tokenizer *t, struct am_err *err)
 {
@@ -448,6 +455,8 @@ static int find_special_ids(const struct am_gguf *g, struct am_tokenizer *t, str
 		return rc;
 	for (int32_t id = 0; id < (int32_t)t->n_vocab; id++) {
 		int32_t *slot = NULL;
+		if (!looks_special(t, id))
+			continue;
 		if (t->eot < 0 && text_in(t, id, eot_texts, AM_ARRAY_LEN(eot_texts)))
 			slot = &t->eot;
 		else if (t->eom < 0 && text_is(t, id, "<|eom_id|>"))
@@ -473,6 +482,8 @@ static int find_special_ids(const struct am_gguf *g, struct am_tokenizer *t, str
 			t->eog[extra[i]] = true;
 	int32_t ret = -1, call = -1, end = -1;
 	for (int32_t id = 0; id < (int32_t)t->n_vocab; id++) {
+		if (!looks_special(t, id))
+			continue;
 		if (text_in(t, id, eog_texts, AM_ARRAY_LEN(eog_texts))) {
 			t->eog[id] = true;
 			t->tok[id].attr |= ATTR_CONTROL;
@@ -549,30 +560,32 @@ static int build_special_cache(const struct am_gguf *g, struct am_tokenizer *t, 
 /* The decoded bytes of every token, computed once. */
 static int build_pieces(struct am_tokenizer *t, struct am_err *err)
 {
-	struct am_buf b = AM_BUF_INIT;
-	int rc = 0;
-	for (size_t i = 0; i < t->n_vocab && rc == 0; i++) {
+	/* a piece is never longer than its token's text, so the arena's size bounds them all */
+	size_t total =
+	    t->n_vocab ? (size_t)t->tok[t->n_vocab - 1].off + t->tok[t->n_vocab - 1].len : 0;
+	char *out = am_malloc(total + 1);
+	if (!out)
+		return am_err_set(err, AM_ENOMEM, "out of memory decoding the vocabulary");
+	size_t w = 0;
+	for (size_t i = 0; i < t->n_vocab; i++) {
 		struct token *k = &t->tok[i];
 		const char *s = t->arena + k->off;
-		k->piece_off = (uint32_t)b.len;
+		k->piece_off = (uint32_t)w;
 		if (k->attr & (ATTR_UNKNOWN | ATTR_CONTROL | ATTR_USER_DEFINED)) {
-			rc = am_buf_append(&b, s, k->len, err);
+			memcpy(out + w, s, k->len);
+			w += k->len;
 		} else if (k->attr & ATTR_NORMAL) {
-			for (size_t j = 0; j < k->len && rc == 0;) {
+			for (size_t j = 0; j < k->len;) {
 				size_t n;
 				uint32_t cp = am_utf8_next((const uint8_t *)s + j, k->len - j, &n);
-				if (t->model == MODEL_SPM) {
-					if (cp == 0x2581)
-						rc = am_buf_putc(&b, ' ', err);
-					else
-						rc = am_buf_append(&b, s + j, n, err);
+				int byte = t->model == MODEL_SPM ? (cp == 0x2581 ? ' ' : -1)
+				                                 : cp_to_byte(cp);
+				/* otherwise (outside GPT-2's alphabet) keep the text's own bytes */
+				if (byte >= 0) {
+					out[w++] = (char)byte;
 				} else {
-					int byte = cp_to_byte(cp);
-					/* outside GPT-2's alphabet: keep the text's own bytes */
-					if (byte >= 0)
-						rc = am_buf_putc(&b, (char)byte, err);
-					else
-						rc = am_buf_append(&b, s + j, n, err);
+					memcpy(out + w, s + j, n);
+					w += n;
 				}
 				j += n;
 			}
@@ -590,20 +603,12 @@ static int build_pieces(struct am_tokenizer *t, struct am_err *err)
 				v = v * 16 + x;
 			}
 			if (ok)
-				rc = am_buf_putc(&b, (char)v, err);
+				out[w++] = (char)v;
 		}
-		k->piece_len = (uint32_t)b.len - k->piece_off;
-		if (b.len > UINT32_MAX / 2)
-			rc = am_err_set(err, AM_ELIMIT, "token pieces too large");
+		k->piece_len = (uint32_t)(w - k->piece_off);
 	}
-	if (rc == 0) {
-		size_t len;
-		t->pieces = am_buf_detach(&b, &len, err);
-		if (!t->pieces)
-			rc = err ? err->code : AM_ENOMEM;
-	}
-	am_buf_free(&b);
-	return rc;
+	t->pieces = out;
+	return 0;
 }
 
 static void build_byte_tokens(struct am_tokenizer *t)

@@ -47,13 +47,14 @@ def expected(path):
         key = hexs(name.encode("utf-8"))
         if t0 == VT.ARRAY:
             et = field.types[1]
-            vals = []
-            for idx in field.data:
-                part = field.parts[idx]
-                if et == VT.STRING:
-                    vals.append(hexs(part))
-                else:
-                    vals.append(fmt_num(et, part[0]))
+            if et == VT.STRING:
+                vals = [field.parts[idx].tobytes().hex() or "-" for idx in field.data]
+            elif field.data:
+                # plain Python numbers: numpy scalars are slow to format one by one
+                flat = np.concatenate([field.parts[idx] for idx in field.data]).tolist()
+                vals = [fmt_num(et, x) for x in flat]
+            else:
+                vals = []
             lines.append(" ".join(["kv", key, "array", VNAMES[et], str(len(field.data))] + vals))
         elif t0 == VT.STRING:
             lines.append("kv %s string %s" % (key, hexs(field.parts[field.data[0]])))
