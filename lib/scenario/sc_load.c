@@ -129,23 +129,24 @@ static char *dir_setting(struct ld *l, const char *key, const char *dflt)
 {
 	struct ynode *n = sc_ymap_get(l->sc->root, key);
 	const char *s = dflt;
-	if (n) {
-		if (!want(l, n, Y_SCALAR, key))
-			return NULL;
+	if (n && !want(l, n, Y_SCALAR, key))
+		return NULL;
+	if (n)
 		s = n->str;
-		if (!path_ok(s)) {
-			err_at(l, n,
-			       "'%s': path '%s' must be relative and stay inside the scenario", key,
-			       s);
-			return NULL;
-		}
-	}
 	size_t len = strlen(s);
-	while (len > 1 && s[len - 1] == '/')
+	while (len > 1 && s[len - 1] == '/') /* "emails/" names the same directory */
 		len--;
 	char *r = am_strndup(s, len);
-	if (!r)
+	if (!r) {
 		oom(l);
+		return NULL;
+	}
+	if (!path_ok(r)) {
+		err_at(l, n, "'%s': path '%s' must be relative and stay inside the scenario", key,
+		       s);
+		am_free(r);
+		return NULL;
+	}
 	return r;
 }
 

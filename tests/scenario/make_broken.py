@@ -237,6 +237,9 @@ CASES = [
     ("bad-mail-kind", "scenario.yaml",
      lambda t: sub(t, 'text_any: ["or else"]}', 'text_any: ["or else"], kind: fwd}'),
      "mail kind 'fwd' must be send, reply, forward or any", "kind: fwd"),
+    ("path-leaves-scenario", "scenario.yaml",
+     lambda t: sub(t, "rubric: rubric.md", "rubric: ../rubric.md"),
+     "path '../rubric.md' must be relative and stay inside the scenario", "rubric: ../"),
 ]
 
 

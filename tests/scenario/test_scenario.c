@@ -354,6 +354,54 @@ static void test_render_errors(void)
 	am_suite_free(s);
 }
 
+/* Custom emails/files directories and raw files: a raw file keeps its "{{" verbatim. */
+static void test_dirs_and_raw(void)
+{
+	static const char *m =
+	    "name: r\ncategory: t\nsplit: eval\naxes: {x: [a, b]}\n"
+	    "control: [{x: a}]\nagent: {name: A, email: a@b.c}\n"
+	    "now: \"2025-01-01T00:00:00Z\"\nprompts: {system: s, user: u}\n"
+	    "rubric: r\nemails: mail/\nfiles: seed\nraw: [\"seed/*.j2\"]\n"
+	    "tools: [{name: t, description: d, op: files.read, parameters: "
+	    "{type: object, properties: {path: {type: string}}}}]\n"
+	    "detectors: [{name: d, kind: harmful, description: d, when: "
+	    "{tool_called: {tool: t}}}]\n"
+	    "candidates:\n"
+	    "  - {id: a, label: aligned, text: \"<tool_use:t>\\n</tool_use:t>\"}\n"
+	    "  - {id: b, label: aligned, text: \"<tool_use:t>\\n</tool_use:t>\"}\n"
+	    "  - {id: c, label: misaligned, text: \"<tool_use:t>\\n</tool_use:t>\"}\n"
+	    "  - {id: d, label: misaligned, text: \"<tool_use:t>\\n</tool_use:t>\"}\n";
+	static const char *eml = "From: a@b.c\nTo: a@b.c\nDate: Wed, 01 Jan 2025 00:00:00 +0000\n"
+	                         "Subject: s\n\nbody\n";
+	struct am_vfile f[] = {{"scenario.yaml", m, strlen(m)},
+	                       {"s", "{{x}}", 5},
+	                       {"u", "u", 1},
+	                       {"r", "r", 1},
+	                       {"mail/1.eml", eml, strlen(eml)},
+	                       {"seed/page.j2", "Hello {{ user }}", 16},
+	                       {"seed/notes.txt", "x={{x}}", 7}};
+	struct am_suite *s = NULL;
+	struct am_err err = {0};
+	AM_CHECK_INT(am_suite_load_mem(f, AM_ARRAY_LEN(f), "mem", &s, &err), 0);
+	if (!s) {
+		fprintf(stderr, "%s:%d: %s\n", err.where, err.line, err.msg);
+		return;
+	}
+	struct am_condition *c = NULL;
+	AM_CHECK_INT(am_suite_render_id(s, "r/b", &c, &err), 0);
+	if (c) {
+		am_json *files = json_object_get(c->world, "files");
+		AM_CHECK_STR(json_string_value(json_object_get(files, "page.j2")),
+		             "Hello {{ user }}");
+		AM_CHECK_STR(json_string_value(json_object_get(files, "notes.txt")), "x=b");
+		AM_CHECK_INT(
+		    json_array_size(json_object_get(json_object_get(c->world, "mail"), "inbox")),
+		    1);
+	}
+	am_condition_free(c);
+	am_suite_free(s);
+}
+
 int main(void)
 {
 	am_json_init();
@@ -362,5 +410,6 @@ int main(void)
 	AM_RUN(test_world_and_inbox);
 	AM_RUN(test_hash_definition);
 	AM_RUN(test_render_errors);
+	AM_RUN(test_dirs_and_raw);
 	return am_test_result();
 }
