@@ -4,7 +4,8 @@
  *
  * Ownership: am_tokenizer_load() copies what it needs out of the GGUF (the GGUF may be closed
  * afterwards); free with am_tokenizer_free(). Token id arrays returned through `ids` are
- * allocated with am_malloc and owned by the caller. */
+ * allocated with am_malloc and owned by the caller. A loaded tokenizer is read-only: encode,
+ * decode and the look-ups may run concurrently from several threads. */
 #ifndef AMLAB_TOKENIZER_H
 #define AMLAB_TOKENIZER_H
 

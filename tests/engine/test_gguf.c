@@ -280,6 +280,23 @@ static void expect_reject(const struct spec *s, int code, const char *needle)
 	am_buf_free(&b);
 }
 
+/* Version 2 has the same layout as version 3 (which only added big-endian files). */
+static void test_version_2(void)
+{
+	struct spec s = valid_spec();
+	s.version = 2;
+	struct am_buf b = AM_BUF_INIT;
+	build(&s, &b);
+	struct am_gguf *g = NULL;
+	AM_CHECK_INT(am_gguf_open_memory(b.data, b.len, "v2.gguf", &g, NULL), 0);
+	if (g) {
+		AM_CHECK_INT(am_gguf_version(g), 2);
+		AM_CHECK(am_gguf_find_tensor(g, "b") != NULL);
+	}
+	am_gguf_close(g);
+	am_buf_free(&b);
+}
+
 static void test_hostile_headers(void)
 {
 	struct spec s = valid_spec();
@@ -442,6 +459,7 @@ static void test_open_path(void)
 int main(void)
 {
 	AM_RUN(test_valid_file);
+	AM_RUN(test_version_2);
 	AM_RUN(test_hostile_headers);
 	AM_RUN(test_hostile_metadata);
 	AM_RUN(test_hostile_tensors);
