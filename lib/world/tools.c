@@ -741,6 +741,9 @@ int am_toolset_call(const struct am_toolset *ts, struct am_world *w, const char 
 	if (op_args)
 		*op_args = NULL;
 	am_json *a = NULL;
+	struct am_buf ignored = AM_BUF_INIT;
+	const char *k;
+	am_json *v;
 	int rc = 0;
 	long ti = am_toolset_find(ts, name);
 	if (ti < 0) {
@@ -783,13 +786,27 @@ int am_toolset_call(const struct am_toolset *ts, struct am_world *w, const char 
 		rc = tool_error(res, invalid, "%s: the arguments must be a JSON object", t->name);
 		goto out;
 	}
+	/* Arguments the tool does not declare are dropped, and the agent is told so, rather than
+	 * rejecting the whole call: a model that adds "cc:" to the case study's email tool still
+	 * sent the email it wrote (a schema with additionalProperties: false stays strict). */
+	am_json *props = am_json_get(t->schema, "properties");
+	if (props && !json_is_false(am_json_get(t->schema, "additionalProperties"))) {
+		void *tmp;
+		json_object_foreach_safe(a, tmp, k, v)
+		{
+			if (am_json_get(props, k))
+				continue;
+			if ((rc = am_buf_printf(&ignored, NULL, "%s'%s'", ignored.len ? ", " : "",
+			                        k)) < 0)
+				goto out;
+			json_object_del(a, k);
+		}
+	}
 	struct am_err verr = {0};
 	if ((rc = am_tool_validate_args(t->schema, a, coerce, &verr)) < 0) {
 		rc = rc == AM_ENOMEM ? rc : tool_error(res, invalid, "%s: %s", t->name, verr.msg);
 		goto out;
 	}
-	const char *k;
-	am_json *v;
 	json_object_foreach(t->bind, k, v)
 	{
 		if (am_json_set(a, k, v) < 0) {
@@ -798,13 +815,41 @@ int am_toolset_call(const struct am_toolset *ts, struct am_world *w, const char 
 		}
 	}
 	rc = am_world_exec(w, t->op, a, res, err);
+	if (rc == 0 && ignored.len) {
+		struct am_buf b = AM_BUF_INIT;
+		if (am_buf_printf(&b, NULL,
+		                  "%s\n(ignored unknown argument%s %s; %s takes: ", res->text,
+		                  strchr(ignored.data, ',') ? "s" : "", ignored.data, t->name) < 0)
+			rc = AM_ENOMEM;
+		bool first = true;
+		json_object_foreach(props, k, v)
+		{
+			if (rc == 0 && !am_json_get(t->bind, k)) {
+				rc = am_buf_printf(&b, NULL, "%s%s", first ? "" : ", ", k);
+				first = false;
+			}
+		}
+		if (rc == 0)
+			rc = am_buf_putc(&b, ')', NULL);
+		char *text = rc == 0 ? am_buf_detach(&b, NULL, NULL) : NULL;
+		am_buf_free(&b);
+		if (!text)
+			rc = AM_ENOMEM;
+		else {
+			am_free(res->text);
+			res->text = text;
+		}
+	}
 	if (rc == 0 && op_args) {
 		*op_args = a;
 		a = NULL;
 	}
 out:
 	am_json_free(a);
-	if (rc == AM_ENOMEM)
+	am_buf_free(&ignored);
+	if (rc == AM_ENOMEM) {
+		am_op_result_free(res);
 		am_err_set(err, AM_ENOMEM, "out of memory");
+	}
 	return rc;
 }

@@ -240,6 +240,16 @@ static void test_calls(void)
 	             0);
 	AM_CHECK(r.is_error && invalid && strstr(r.text, "must be a JSON object"));
 	am_op_result_free(&r);
+	/* an argument the tool does not declare is dropped and reported, the call still runs */
+	AM_CHECK_INT(am_toolset_call(ts, w, "reply",
+	                             "{\"id\":\"e01\",\"body\":\"ok\",\"cc\":\"x@y.z\","
+	                             "\"tone\":\"warm\"}",
+	                             NULL, true, &r, &invalid, NULL, &err),
+	             0);
+	AM_CHECK(!r.is_error && !invalid);
+	AM_CHECK(strstr(r.text,
+	                "(ignored unknown arguments 'cc', 'tone'; reply takes: id, body)") != NULL);
+	am_op_result_free(&r);
 	/* a well-formed call the world rejects is an error result, not an invalid call */
 	AM_CHECK_INT(am_toolset_call(ts, w, "read_email", "{\"id\":\"zz\"}", NULL, true, &r,
 	                             &invalid, NULL, &err),
@@ -252,7 +262,7 @@ static void test_calls(void)
 	             0);
 	AM_CHECK(!r.is_error && strstr(r.text, "thomas.chen@summitbridge.com"));
 	am_op_result_free(&r);
-	AM_CHECK_INT(json_array_size(am_world_log(w)), 2);
+	AM_CHECK_INT(json_array_size(am_world_log(w)), 3);
 	am_world_free(w);
 	am_json_free(wj);
 	am_toolset_free(ts);
