@@ -3,8 +3,10 @@
  * POST /v1/chat/completions (tools, n, seed, logprobs, stream), POST /v1/completions (prompt
  * scoring with echo + logprobs). See docs/backends.md.
  *
- * Ownership: the server borrows the model (it must outlive am_serve_stop) and serialises calls
- * to it: concurrent clients queue. am_serve_stop() releases the server. */
+ * Ownership: the server borrows the model (it must outlive am_serve_stop). One dispatcher
+ * thread owns the model: chat requests of all clients queue and are handed to the model as one
+ * request source, so whatever is waiting when a run starts (or arrives during it) is batched.
+ * am_serve_stop() releases the server. */
 #ifndef AMLAB_SERVE_H
 #define AMLAB_SERVE_H
 
@@ -24,6 +26,9 @@ struct am_serve_options {
 int am_serve_start(struct am_model *m, const struct am_serve_options *opts, struct am_server **out,
                    struct am_err *err);
 int am_serve_port(const struct am_server *s);
+/* Most chat samples one run of the model took (concurrent clients are batched into one run:
+ * the local engine decodes them together). */
+int am_serve_peak_batch(struct am_server *s);
 /* Requests answered so far (any status). */
 long am_serve_requests(const struct am_server *s);
 void am_serve_stop(struct am_server *s); /* NULL-safe */

@@ -24,7 +24,14 @@ struct am_server {
 	size_t max_body;
 	int max_n;
 	int port;
-	pthread_mutex_t model_lock;
+	pthread_mutex_t model_lock; /* held by whoever calls the model: dispatcher or scorer */
+	pthread_mutex_t qlock;      /* guards the queue, the run list and the jobs in them */
+	pthread_cond_t qcond;       /* work queued, or stopping */
+	pthread_cond_t done_cond;   /* a job is done */
+	pthread_t dispatcher;
+	struct chat_job *qhead, *running;
+	bool stopping;
+	int batch, peak_batch; /* requests handed out in one run of the model */
 	atomic_long requests;
 	atomic_long next_id;
 };
@@ -354,43 +361,149 @@ static int parse_chat(const am_json *j, int max_n, struct chat_in *in, char *ems
 	return 0;
 }
 
-/* ---- running n samples through the model ---- */
+/* ---- the dispatcher: one thread owns the model; requests of all clients queue for it ---- */
 
-struct n_source {
+/* One client's request: its n samples. */
+struct chat_job {
+	struct chat_job *next;     /* in the queue while samples remain to hand out */
+	struct chat_job *run_next; /* in the run list while handed out and unanswered */
 	struct am_chat_request *reqs;
 	struct am_chat_reply *replies;
-	int n, next, answered;
+	struct sample_tag {
+		struct chat_job *job;
+		int i;
+	} * tags;
+	int n, handed, answered;
+	bool queued, in_run, done;
+	char error[512]; /* set when the model failed the whole run */
 };
 
-static int ns_next(void *ctx, const struct am_chat_request **req, void **tag, struct am_err *err)
+static void job_unqueue(struct am_server *s, struct chat_job *j)
+{
+	if (!j->queued)
+		return;
+	for (struct chat_job **pp = &s->qhead; *pp; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	j->queued = false;
+}
+
+static void job_unrun(struct am_server *s, struct chat_job *j)
+{
+	if (!j->in_run)
+		return;
+	for (struct chat_job **pp = &s->running; *pp; pp = &(*pp)->run_next)
+		if (*pp == j) {
+			*pp = j->run_next;
+			break;
+		}
+	j->in_run = false;
+}
+
+/* Source callbacks, called on the dispatcher thread inside the model's run. */
+static int q_next(void *ctx, const struct am_chat_request **req, void **tag, struct am_err *err)
 {
 	(void)err;
-	struct n_source *s = ctx;
+	struct am_server *s = ctx;
 	*req = NULL;
-	if (s->next < s->n) {
-		*tag = (void *)(intptr_t)s->next;
-		*req = &s->reqs[s->next++];
+	pthread_mutex_lock(&s->qlock);
+	struct chat_job *j = s->qhead;
+	if (j) {
+		int i = j->handed++;
+		*req = &j->reqs[i];
+		*tag = &j->tags[i];
+		if (!j->in_run) {
+			j->in_run = true;
+			j->run_next = s->running;
+			s->running = j;
+		}
+		if (j->handed == j->n)
+			job_unqueue(s, j);
+		s->batch++;
 	}
+	pthread_mutex_unlock(&s->qlock);
 	return 0;
 }
 
-static void ns_done(void *ctx, void *tag, struct am_chat_reply *r)
+static void q_done(void *ctx, void *tag, struct am_chat_reply *r)
 {
-	struct n_source *s = ctx;
-	intptr_t i = (intptr_t)tag;
-	if (i < 0 || i >= s->n || s->replies[i].content || s->replies[i].error_kind) {
-		am_chat_reply_free(r);
-		return;
+	struct am_server *s = ctx;
+	struct sample_tag *t = tag;
+	struct chat_job *j = t->job;
+	pthread_mutex_lock(&s->qlock);
+	if (j->done || j->replies[t->i].content || j->replies[t->i].error_kind) {
+		am_chat_reply_free(r); /* answered twice: keep the first */
+	} else {
+		j->replies[t->i] = *r;
+		memset(r, 0, sizeof(*r));
+		if (++j->answered == j->n) {
+			j->done = true;
+			job_unrun(s, j);
+			pthread_cond_broadcast(&s->done_cond);
+		}
 	}
-	s->replies[i] = *r;
-	memset(r, 0, sizeof(*r));
-	s->answered++;
+	pthread_mutex_unlock(&s->qlock);
 }
 
-static bool ns_finished(void *ctx)
+static bool q_finished(void *ctx)
 {
-	struct n_source *s = ctx;
-	return s->next == s->n;
+	struct am_server *s = ctx;
+	pthread_mutex_lock(&s->qlock);
+	bool empty = s->qhead == NULL;
+	pthread_mutex_unlock(&s->qlock);
+	return empty;
+}
+
+static void *dispatcher_main(void *arg)
+{
+	struct am_server *s = arg;
+	struct am_request_source src = {s, q_next, q_done, q_finished};
+	pthread_mutex_lock(&s->qlock);
+	while (true) {
+		while (!s->qhead && !s->stopping)
+			pthread_cond_wait(&s->qcond, &s->qlock);
+		if (!s->qhead)
+			break;
+		s->batch = 0;
+		pthread_mutex_unlock(&s->qlock);
+		struct am_err err = {0};
+		pthread_mutex_lock(&s->model_lock);
+		int rc = s->model->ops->run(s->model, &src, &err);
+		pthread_mutex_unlock(&s->model_lock);
+		pthread_mutex_lock(&s->qlock);
+		if (s->batch > s->peak_batch)
+			s->peak_batch = s->batch;
+		/* Whatever the run took and did not answer fails, with the model's reason. */
+		while (s->running) {
+			struct chat_job *j = s->running;
+			(void)am_snprintf(
+			    j->error, sizeof(j->error), "model %s failed: %s", s->model->id,
+			    rc < 0 ? err.msg : "it returned without answering a request");
+			job_unrun(s, j);
+			job_unqueue(s, j);
+			j->done = true;
+		}
+		pthread_cond_broadcast(&s->done_cond);
+	}
+	pthread_mutex_unlock(&s->qlock);
+	return NULL;
+}
+
+/* Queue a job and wait for all its answers (on the connection's own thread). */
+static void run_job(struct am_server *s, struct chat_job *j)
+{
+	pthread_mutex_lock(&s->qlock);
+	j->queued = true;
+	struct chat_job **pp = &s->qhead;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = j;
+	pthread_cond_signal(&s->qcond);
+	while (!j->done)
+		pthread_cond_wait(&s->done_cond, &s->qlock);
+	pthread_mutex_unlock(&s->qlock);
 }
 
 static const char *finish_reason(const struct am_chat_reply *r)
@@ -515,7 +628,8 @@ static enum MHD_Result handle_chat(struct am_server *s, struct MHD_Connection *c
 	struct chat_in in;
 	char emsg[512] = "";
 	enum MHD_Result ret;
-	struct n_source ns = {0};
+	struct chat_job job;
+	memset(&job, 0, sizeof(job));
 	am_json *resp = NULL, *choices = NULL;
 	int rc = parse_chat(j, s->max_n, &in, emsg, sizeof(emsg));
 	if (rc < 0) {
@@ -523,34 +637,33 @@ static enum MHD_Result handle_chat(struct am_server *s, struct MHD_Connection *c
 		                      : BAD(c, "%s", emsg);
 		goto out;
 	}
-	ns.n = in.n;
-	ns.reqs = am_calloc((size_t)in.n, sizeof(*ns.reqs));
-	ns.replies = am_calloc((size_t)in.n, sizeof(*ns.replies));
-	if (!ns.reqs || !ns.replies) {
+	job.n = in.n;
+	job.reqs = am_calloc((size_t)in.n, sizeof(*job.reqs));
+	job.replies = am_calloc((size_t)in.n, sizeof(*job.replies));
+	job.tags = am_calloc((size_t)in.n, sizeof(*job.tags));
+	if (!job.reqs || !job.replies || !job.tags) {
 		ret = send_error(c, 500, "server_error", NULL, "out of memory");
 		goto out;
 	}
 	for (int i = 0; i < in.n; i++) {
-		ns.reqs[i] = in.req;
-		ns.reqs[i].seed = in.req.seed + (uint64_t)i;
-		ns.reqs[i].sample_index = i;
+		job.reqs[i] = in.req;
+		job.reqs[i].seed = in.req.seed + (uint64_t)i;
+		job.reqs[i].sample_index = i;
+		job.tags[i].job = &job;
+		job.tags[i].i = i;
 	}
-	struct am_request_source src = {&ns, ns_next, ns_done, ns_finished};
-	struct am_err err = {0};
-	pthread_mutex_lock(&s->model_lock);
-	rc = s->model->ops->run(s->model, &src, &err);
-	pthread_mutex_unlock(&s->model_lock);
-	if (rc < 0 || ns.answered != in.n) {
-		ret = send_error(c, 500, "server_error", NULL, "model %s failed: %s", s->model->id,
-		                 rc < 0 ? err.msg : "a choice was not answered");
+	run_job(s, &job);
+	if (job.error[0] || job.answered != in.n) {
+		ret = send_error(c, 500, "server_error", NULL, "%s",
+		                 job.error[0] ? job.error : "a choice was not answered");
 		goto out;
 	}
 	for (int i = 0; i < in.n; i++) {
-		if (ns.replies[i].status == AM_REPLY_ERROR) {
+		if (job.replies[i].status == AM_REPLY_ERROR) {
 			const char *type, *code;
-			unsigned st = status_for_kind(ns.replies[i].error_kind, &type, &code);
-			ret = send_error(c, st, type, code, "%s: %s", ns.replies[i].error_kind,
-			                 ns.replies[i].error ? ns.replies[i].error : "failed");
+			unsigned st = status_for_kind(job.replies[i].error_kind, &type, &code);
+			ret = send_error(c, st, type, code, "%s: %s", job.replies[i].error_kind,
+			                 job.replies[i].error ? job.replies[i].error : "failed");
 			goto out;
 		}
 	}
@@ -561,7 +674,7 @@ static enum MHD_Result handle_chat(struct am_server *s, struct MHD_Connection *c
 	if (!choices)
 		goto nomem;
 	for (int i = 0; i < in.n; i++) {
-		const struct am_chat_reply *r = &ns.replies[i];
+		const struct am_chat_reply *r = &job.replies[i];
 		prompt_tokens = AM_MAX(prompt_tokens, r->prompt_tokens);
 		completion_tokens += r->completion_tokens;
 		am_json *ch = am_json_obj_new(), *msg = message_json(r, in.stream);
@@ -612,10 +725,11 @@ static enum MHD_Result handle_chat(struct am_server *s, struct MHD_Connection *c
 nomem:
 	ret = send_error(c, 500, "server_error", NULL, "out of memory");
 out:
-	for (int i = 0; ns.replies && i < ns.n; i++)
-		am_chat_reply_free(&ns.replies[i]);
-	am_free(ns.replies);
-	am_free(ns.reqs);
+	for (int i = 0; job.replies && i < job.n; i++)
+		am_chat_reply_free(&job.replies[i]);
+	am_free(job.replies);
+	am_free(job.reqs);
+	am_free(job.tags);
 	am_json_free(choices);
 	am_json_free(resp);
 	chat_in_free(&in);
@@ -881,6 +995,23 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+static void destroy_sync(struct am_server *s)
+{
+	pthread_mutex_destroy(&s->model_lock);
+	pthread_mutex_destroy(&s->qlock);
+	pthread_cond_destroy(&s->qcond);
+	pthread_cond_destroy(&s->done_cond);
+}
+
+static void stop_dispatcher(struct am_server *s)
+{
+	pthread_mutex_lock(&s->qlock);
+	s->stopping = true;
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+	pthread_join(s->dispatcher, NULL);
+}
+
 int am_serve_start(struct am_model *m, const struct am_serve_options *opts, struct am_server **out,
                    struct am_err *err)
 {
@@ -925,6 +1056,15 @@ int am_serve_start(struct am_model *m, const struct am_serve_options *opts, stru
 		return am_err_set(err, AM_ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(&s->model_lock, NULL);
+	pthread_mutex_init(&s->qlock, NULL);
+	pthread_cond_init(&s->qcond, NULL);
+	pthread_cond_init(&s->done_cond, NULL);
+	if (pthread_create(&s->dispatcher, NULL, dispatcher_main, s) != 0) {
+		destroy_sync(s);
+		am_free(s->name);
+		am_free(s);
+		return am_err_set(err, AM_EIO, "cannot start the dispatcher thread");
+	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 	                 MHD_USE_POLL | (v6 ? MHD_USE_IPv6 : 0);
 	s->d = MHD_start_daemon(
@@ -934,7 +1074,8 @@ int am_serve_start(struct am_model *m, const struct am_serve_options *opts, stru
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
 	if (!s->d) {
 		int e = errno;
-		pthread_mutex_destroy(&s->model_lock);
+		stop_dispatcher(s);
+		destroy_sync(s);
 		am_free(s->name);
 		am_free(s);
 		return am_err_set(err, AM_EIO, "cannot listen on %s:%d: %s", host, o.port,
@@ -969,6 +1110,14 @@ int am_serve_port(const struct am_server *s)
 	return s->port;
 }
 
+int am_serve_peak_batch(struct am_server *s)
+{
+	pthread_mutex_lock(&s->qlock);
+	int b = s->peak_batch;
+	pthread_mutex_unlock(&s->qlock);
+	return b;
+}
+
 long am_serve_requests(const struct am_server *s)
 {
 	return atomic_load(&((struct am_server *)s)->requests);
@@ -978,8 +1127,10 @@ void am_serve_stop(struct am_server *s)
 {
 	if (!s)
 		return;
+	/* Connections finish first (the dispatcher still answers what they wait for). */
 	MHD_stop_daemon(s->d);
-	pthread_mutex_destroy(&s->model_lock);
+	stop_dispatcher(s);
+	destroy_sync(s);
 	am_free(s->name);
 	am_free(s);
 }

@@ -6,6 +6,7 @@ segment's score must not depend on what follows it, and a likely continuation ("
 must outscore an unlikely one (" Banana.").
 
 Usage: serve_local_peer.py AMLAB_BIN"""
+import concurrent.futures
 import math
 import signal
 import subprocess
@@ -56,6 +57,16 @@ def main():
         check(a.choices[0].finish_reason in ("stop", "length"), "finish_reason")
         check(a.usage.prompt_tokens > 0 and 0 < a.usage.completion_tokens <= 12,
               f"usage {a.usage}")
+        # Concurrent clients are batched into one run of the engine; greedy answers must not
+        # change for it.
+        def greedy(_):
+            r = client.chat.completions.create(model="smollm2", messages=msgs, temperature=0,
+                                               max_tokens=12, seed=3)
+            return r.choices[0].message.content
+
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            many = list(pool.map(greedy, range(6)))
+        check(many == [ca] * 6, f"greedy under concurrency: {many} vs {ca!r}")
         r = client.chat.completions.create(model="smollm2", messages=msgs, temperature=0.9,
                                            max_tokens=8, n=3, seed=7, logprobs=True)
         check(len(r.choices) == 3, "n=3")

@@ -181,6 +181,8 @@ static void test_many_clients_queue(void)
 	AM_CHECK_INT(am_http_model_stats(m, &st, &err), 0);
 	AM_CHECK(st.peak_in_flight > 1);                 /* the clients were concurrent... */
 	AM_CHECK_INT(atomic_load(&toy->peak_inside), 1); /* ...and queued at the model */
+	/* Requests that waited together were handed to the model together (batched runs). */
+	AM_CHECK(am_serve_peak_batch(server) > 1);
 	ts_free(&s);
 	am_model_close(m);
 }
