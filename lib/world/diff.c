@@ -157,7 +157,10 @@ int am_unified_diff(const char *path, const char *old_text, const char *new_text
 	for (size_t i = 0; i < ne; i++)
 		if (e[i].op != ' ')
 			any = true;
-	if (!any && !!old_text == !!new_text)
+	/* No changed line, no diff: also for a created or deleted empty file, where the unified
+	 * format has no hunk to show (as `diff -u`, which prints nothing); the change record's
+	 * `created` and `change` fields still say what happened. */
+	if (!any)
 		goto out;
 	if (old_text)
 		rc = am_buf_printf(out, err, "--- a/%s\n", path);

@@ -10,3 +10,12 @@ add_test(NAME world/tools_python_clients
                  $<TARGET_FILE:tools_dump>)
 set_tests_properties(world/tools_python_clients PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}"
                      LABELS world TIMEOUT 120)
+
+# The unified diffs of file changes applied with GNU patch to random text pairs.
+add_executable(diff_tool ${CMAKE_CURRENT_SOURCE_DIR}/world/diff_tool.c)
+target_link_libraries(diff_tool PRIVATE amlab_world)
+add_test(NAME world/diff_gnu_patch
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/world/peer_diff.py
+                 $<TARGET_FILE:diff_tool>)
+set_tests_properties(world/diff_gnu_patch PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}"
+                     LABELS world TIMEOUT 300)
