@@ -793,19 +793,22 @@ static void work_free(struct work *w)
 	am_span_vec_free(&w->spans);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem, struct am_err *err)
+/* Grow the array p (capacity *cap elements of elem bytes) to hold need > *cap elements,
+ * doubling from 64. Returns the new array, or NULL (p untouched) when memory runs out. */
+static void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
 {
-	if (need <= *cap)
-		return 0;
-	size_t cap2 = *cap ? *cap : 64;
-	while (cap2 < need)
-		cap2 *= 2;
-	void *np = am_reallocarray(*p, cap2, elem);
-	if (!np)
-		return am_err_set(err, AM_ENOMEM, "out of memory tokenizing");
-	*p = np;
-	*cap = cap2;
-	return 0;
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	void *np = am_reallocarray(p, c, elem);
+	if (np)
+		*cap = c;
+	return np;
+}
+
+static int oom(struct am_err *err)
+{
+	return am_err_set(err, AM_ENOMEM, "out of memory tokenizing");
 }
 
 /* Heap order: does a come out before b? */
@@ -822,9 +825,12 @@ static bool before(bool spm, const struct bigram *a, const struct bigram *b)
 
 static int heap_push(struct work *w, bool spm, struct bigram bg, struct am_err *err)
 {
-	int rc = grow((void **)&w->heap, &w->cap_heap, w->n_heap + 1, sizeof(*w->heap), err);
-	if (rc < 0)
-		return rc;
+	if (w->n_heap + 1 > w->cap_heap) {
+		struct bigram *h = grow_array(w->heap, &w->cap_heap, w->n_heap + 1, sizeof(*h));
+		if (!h)
+			return oom(err);
+		w->heap = h;
+	}
 	size_t i = w->n_heap++;
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
@@ -875,9 +881,12 @@ static size_t utf8_len(uint8_t b)
 static int split_symbols(struct work *w, const char *s, size_t n, bool validate, struct am_err *err)
 {
 	w->n_syms = 0;
-	int rc = grow((void **)&w->syms, &w->cap_syms, n, sizeof(*w->syms), err);
-	if (rc < 0)
-		return rc;
+	if (n > w->cap_syms) {
+		struct sym *y = grow_array(w->syms, &w->cap_syms, n, sizeof(*y));
+		if (!y)
+			return oom(err);
+		w->syms = y;
+	}
 	for (size_t off = 0; off < n;) {
 		size_t len = AM_MIN(utf8_len((uint8_t)s[off]), n - off);
 		if (validate)
@@ -1019,15 +1028,24 @@ static int bpe_word(const struct am_tokenizer *t, struct work *w, const char *s,
 static int bpe_fragment(const struct am_tokenizer *t, struct work *w, const char *s, size_t n,
                         struct ids *out, struct am_err *err)
 {
-	size_t cap = w->cap_cps, need = n + 1;
+	size_t need = n + 1;
 	int rc;
-	if (need > cap) {
-		size_t c1 = cap, c2 = cap, c3 = cap;
-		if ((rc = grow((void **)&w->cps, &c1, need, sizeof(uint32_t), err)) < 0 ||
-		    (rc = grow((void **)&w->flags, &c2, need, sizeof(uint16_t), err)) < 0 ||
-		    (rc = grow((void **)&w->boff, &c3, need, sizeof(size_t), err)) < 0)
-			return rc;
-		w->cap_cps = AM_MIN(c1, AM_MIN(c2, c3));
+	if (need > w->cap_cps) {
+		/* three arrays of one capacity: it is raised only once all three have grown */
+		size_t c1 = w->cap_cps, c2 = w->cap_cps, c3 = w->cap_cps;
+		uint32_t *cps = grow_array(w->cps, &c1, need, sizeof(*cps));
+		if (!cps)
+			return oom(err);
+		w->cps = cps;
+		uint16_t *flags = grow_array(w->flags, &c2, need, sizeof(*flags));
+		if (!flags)
+			return oom(err);
+		w->flags = flags;
+		size_t *boff = grow_array(w->boff, &c3, need, sizeof(*boff));
+		if (!boff)
+			return oom(err);
+		w->boff = boff;
+		w->cap_cps = c1;
 	}
 	size_t m = 0;
 	for (size_t off = 0; off < n; m++) {
@@ -1085,9 +1103,12 @@ struct frags {
 
 static int frag_push(struct frags *f, size_t off, size_t len, int32_t id, struct am_err *err)
 {
-	int rc = grow((void **)&f->v, &f->cap, f->n + 1, sizeof(*f->v), err);
-	if (rc < 0)
-		return rc;
+	if (f->n + 1 > f->cap) {
+		struct frag *v = grow_array(f->v, &f->cap, f->n + 1, sizeof(*v));
+		if (!v)
+			return oom(err);
+		f->v = v;
+	}
 	f->v[f->n].off = off;
 	f->v[f->n].len = len;
 	f->v[f->n].id = id;
