@@ -1009,6 +1009,11 @@ static int add_header(struct curl_slist **list, struct am_err *err, const char *
 	return 0;
 }
 
+static bool cfg_in_retries(const struct am_http_config *c)
+{
+	return c && c->max_retries != 0;
+}
+
 int am_http_model_open(const char *id, const struct am_http_config *cfg_in, struct am_model **out,
                        struct am_err *err)
 {
@@ -1096,6 +1101,34 @@ int am_http_model_open(const char *id, const struct am_http_config *cfg_in, stru
 		                  "AMLAB_TEST_LOOPBACK_ONLY=1 forbids anything else",
 		                  id, base_url);
 
+	/* Fields the caller left at zero may come from the environment. */
+	struct {
+		const char *var;
+		long *dst;
+		long lo, hi;
+	} envs[] = {{"AMLAB_HTTP_TIMEOUT_MS", &cfg.timeout_ms, 1, 86400000},
+	            {"AMLAB_HTTP_MAX_CONCURRENCY", NULL, 1, 100000},
+	            {"AMLAB_HTTP_MAX_RETRIES", NULL, 0, 1000}};
+	long conc = cfg.max_concurrency, retries = cfg.max_retries;
+	envs[1].dst = &conc;
+	envs[2].dst = &retries;
+	for (size_t i = 0; i < AM_ARRAY_LEN(envs); i++) {
+		const char *v = getenv(envs[i].var);
+		long x;
+		if (*envs[i].dst != 0 || !v || !*v)
+			continue;
+		if (am_parse_long(v, &x, envs[i].var, NULL) < 0 || x < envs[i].lo || x > envs[i].hi)
+			return am_err_set(err, AM_EINVAL,
+			                  "%s='%s': expected an integer from %ld to %ld",
+			                  envs[i].var, v, envs[i].lo, envs[i].hi);
+		*envs[i].dst = x;
+	}
+	cfg.max_concurrency = (int)conc;
+	/* 0 retries asked for in the environment means none (the config's 0 means default). */
+	cfg.max_retries =
+	    retries == 0 && getenv("AMLAB_HTTP_MAX_RETRIES") && !cfg_in_retries(cfg_in)
+	        ? -1
+	        : (int)retries;
 	if (cfg.timeout_ms <= 0)
 		cfg.timeout_ms = 600000;
 	if (cfg.connect_timeout_ms <= 0)

@@ -454,6 +454,37 @@ static void test_aimd_fake_clock(void)
 	am_clock_set_system();
 }
 
+static void test_tuning_env(void)
+{
+	struct am_model *m = NULL;
+	struct am_err err = {0};
+	char url[128];
+	fs_url(&srv, url, sizeof(url));
+	struct am_http_config cfg = {.base_url = url, .api_key = ""};
+	setenv("AMLAB_HTTP_MAX_CONCURRENCY", "lots", 1);
+	AM_CHECK_INT(am_http_model_open("openai/x", &cfg, &m, &err), AM_EINVAL);
+	AM_CHECK(strstr(err.msg, "AMLAB_HTTP_MAX_CONCURRENCY='lots'"));
+	setenv("AMLAB_HTTP_MAX_CONCURRENCY", "3", 1);
+	setenv("AMLAB_HTTP_TIMEOUT_MS", "250", 1);
+	setenv("AMLAB_HTTP_MAX_RETRIES", "0", 1);
+	AM_CHECK_INT(am_http_model_open("openai/x", &cfg, &m, &err), 0);
+	struct am_chat_message um = {.role = AM_ROLE_USER, .content = "ID=70 FAULT=sleep"};
+	struct am_chat_request req = {.messages = &um, .n_messages = 1};
+	struct am_chat_reply r;
+	AM_CHECK_INT(am_model_chat(m, &req, &r, &err), 0);
+	AM_CHECK_STR(r.error_kind, "timeout");
+	AM_CHECK(r.error && strstr(r.error, "within 250 ms"));
+	struct am_http_stats st;
+	AM_CHECK_INT(am_http_model_stats(m, &st, &err), 0);
+	AM_CHECK_INT(st.attempts, 1); /* no retries */
+	AM_CHECK(st.concurrency <= 3);
+	am_chat_reply_free(&r);
+	am_model_close(m);
+	unsetenv("AMLAB_HTTP_MAX_CONCURRENCY");
+	unsetenv("AMLAB_HTTP_TIMEOUT_MS");
+	unsetenv("AMLAB_HTTP_MAX_RETRIES");
+}
+
 static void test_endpoint_env(void)
 {
 	struct am_model *m = NULL;
@@ -510,6 +541,7 @@ int main(void)
 	AM_RUN(test_reply_json_roundtrip);
 	AM_RUN(test_aimd_fake_clock);
 	AM_RUN(test_endpoint_env);
+	AM_RUN(test_tuning_env);
 	fs_stop(&srv);
 	am_log_clear_secrets();
 	return am_test_result();
