@@ -162,9 +162,10 @@ static void test_many_clients_queue(void)
 	struct am_model *m = client();
 	struct test_source s;
 	ts_init(&s, n);
+	/* Every 10th request is slow (300 ms), so that others pile up in the queue meanwhile. */
 	for (size_t i = 0; i < n; i++) {
 		char t[32];
-		snprintf(t, sizeof(t), "q%zu", i);
+		snprintf(t, sizeof(t), "q%zu%s", i, i % 10 == 0 ? " SLOW" : "");
 		ts_set_text(&s, i, t);
 	}
 	struct am_request_source src = ts_source(&s);
@@ -173,7 +174,7 @@ static void test_many_clients_queue(void)
 	AM_CHECK_INT(m->ops->run(m, &src, &err), 0);
 	for (size_t i = 0; i < n; i++) {
 		char want[32];
-		snprintf(want, sizeof(want), "echo: q%zu", i);
+		snprintf(want, sizeof(want), "echo: q%zu%s", i, i % 10 == 0 ? " SLOW" : "");
 		AM_CHECK_INT(s.answered[i], 1);
 		AM_CHECK_STR(s.replies[i].content, want);
 	}
