@@ -339,6 +339,62 @@ static void test_malformed_vocabs(void)
 	am_buf_free(&b);
 }
 
+/* SentencePiece vocabulary <unk>, a, b, ▁a with tokenizer.ggml.add_space_prefix set or not
+ * (Gemma's vocabularies turn it off). */
+static void build_spm_prefix(struct am_buf *b, bool prefix)
+{
+	am_buf_reset(b);
+	put_u32(b, 0x46554747u);
+	put_u32(b, 3);
+	put_u64(b, 0);
+	put_u64(b, 3);
+	put_str(b, "tokenizer.ggml.model");
+	put_u32(b, AM_GGUF_STRING);
+	put_str(b, "llama");
+	put_str(b, "tokenizer.ggml.tokens");
+	put_u32(b, AM_GGUF_ARRAY);
+	put_u32(b, AM_GGUF_STRING);
+	put_u64(b, 4);
+	put_str(b, "<unk>");
+	put_str(b, "a");
+	put_str(b, "b");
+	put_str(b, "\xe2\x96\x81"
+	           "a");
+	put_str(b, "tokenizer.ggml.add_space_prefix");
+	put_u32(b, AM_GGUF_BOOL);
+	(void)am_buf_putc(b, prefix ? 1 : 0, NULL);
+}
+
+static void test_space_prefix(void)
+{
+	struct am_buf b = AM_BUF_INIT, ids = AM_BUF_INIT, text = AM_BUF_INIT;
+	for (int prefix = 0; prefix < 2; prefix++) {
+		struct am_gguf *g = NULL;
+		struct am_tokenizer *t = NULL;
+		build_spm_prefix(&b, prefix);
+		AM_CHECK_INT(am_gguf_open_memory(b.data, b.len, "spm.gguf", &g, NULL), 0);
+		if (g)
+			AM_CHECK_INT(am_tokenizer_load(g, &t, NULL), 0);
+		if (t) {
+			encode_str(t, "ab a", false, &ids);
+			/* with the prefix: ▁a b ▁a; without: a b ▁a */
+			AM_CHECK_STR(ids.data, prefix ? "3 2 3" : "1 2 3");
+			int32_t seq[] = {3, 2};
+			am_buf_reset(&text);
+			AM_CHECK_INT(am_tokenizer_detokenize(t, seq, 2, false, &text, NULL), 0);
+			AM_CHECK_STR(text.data, prefix ? "ab" : " ab");
+			am_buf_reset(&text);
+			AM_CHECK_INT(am_tokenizer_decode(t, seq, 2, false, &text, NULL), 0);
+			AM_CHECK_STR(text.data, " ab"); /* decode never strips: streaming-safe */
+		}
+		am_tokenizer_free(t);
+		am_gguf_close(g);
+	}
+	am_buf_free(&b);
+	am_buf_free(&ids);
+	am_buf_free(&text);
+}
+
 static void test_alloc_failures(void)
 {
 	char path[1024];
@@ -380,6 +436,7 @@ int main(void)
 	AM_RUN(test_smollm_specials);
 	AM_RUN(test_tiny_vocabs);
 	AM_RUN(test_malformed_vocabs);
+	AM_RUN(test_space_prefix);
 	AM_RUN(test_alloc_failures);
 	return am_test_result();
 }
