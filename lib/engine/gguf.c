@@ -225,9 +225,6 @@ static int parse_kv(struct cursor *c, struct gguf_kv *kv, uint64_t idx)
 		}
 		return 0;
 	}
-	if (elem == AM_GGUF_BOOL) {
-		/* validated below, after the size check */
-	}
 	size_t sz = vtype_size(elem);
 	if (!sz) {
 		if (elem == AM_GGUF_ARRAY)
