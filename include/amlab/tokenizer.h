@@ -28,9 +28,10 @@ int am_tokenizer_encode(const struct am_tokenizer *t, const char *text, size_t l
 int am_tokenizer_decode(const struct am_tokenizer *t, const int32_t *ids, size_t n,
                         bool render_special, struct am_buf *out, struct am_err *err);
 /* The inverse of am_tokenizer_encode: like decode, but drops the one space that SentencePiece
- * vocabularies with add_space_prefix put in front of the text, so
- * detokenize(encode(text)) == text (for byte-level BPE, for every byte string; for SentencePiece
- * with byte fallback, for every text without special-token strings). */
+ * vocabularies with add_space_prefix put in front of the text. detokenize(encode(text)) == text
+ * for every byte string wherever the vocabulary has a token for each byte (GPT-2-style BPE,
+ * SentencePiece with <0xXX> byte fallback); exceptions (U+2581 and special tokens under
+ * SentencePiece, vocabularies missing bytes): docs/engine-tokenizers.md. */
 int am_tokenizer_detokenize(const struct am_tokenizer *t, const int32_t *ids, size_t n,
                             bool render_special, struct am_buf *out, struct am_err *err);
 /* The decoded bytes of one token (pointer into the tokenizer, valid until it is freed; not
