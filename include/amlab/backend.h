@@ -72,11 +72,13 @@ struct am_aimd {
 	double decrease;       /* multiplicative factor on overload, e.g. 0.5 */
 	int64_t blocked_until; /* mono ns: start nothing new before this (Retry-After) */
 	int64_t last_cut;      /* mono ns of the last decrease (one cut per burst of 429s) */
+	bool slow_start;       /* no overload seen yet: grow by one per success (doubling) */
 };
 void am_aimd_init(struct am_aimd *a, int initial, int max);
 /* May one more request start with `in_flight` already running, at mono time now? */
 bool am_aimd_can_start(const struct am_aimd *a, int in_flight, int64_t now_ns);
-/* A request succeeded: additive growth of about one request per window. */
+/* A request succeeded: until the first overload, one more per success (the limit doubles
+ * each window, as TCP's slow start); after it, additive growth of about one per window. */
 void am_aimd_on_success(struct am_aimd *a);
 /* An overload answer (429/529): cut the limit (at most once per cooldown) and, when the server
  * said how long to wait (retry_after_ns > 0), block new starts until then. */

@@ -68,6 +68,7 @@ void am_aimd_init(struct am_aimd *a, int initial, int max)
 		a->limit = a->max;
 	a->decrease = 0.5;
 	a->last_cut = INT64_MIN;
+	a->slow_start = true;
 }
 
 bool am_aimd_can_start(const struct am_aimd *a, int in_flight, int64_t now_ns)
@@ -79,7 +80,7 @@ bool am_aimd_can_start(const struct am_aimd *a, int in_flight, int64_t now_ns)
 
 void am_aimd_on_success(struct am_aimd *a)
 {
-	a->limit += 1.0 / a->limit;
+	a->limit += a->slow_start ? 1.0 : 1.0 / a->limit;
 	if (a->limit > a->max)
 		a->limit = a->max;
 }
@@ -88,6 +89,7 @@ void am_aimd_on_overload(struct am_aimd *a, int64_t now_ns, int64_t retry_after_
 {
 	/* Many requests in flight see the same overload at once; cut once per second, or the
 	 * limit would collapse to 1 on every burst. */
+	a->slow_start = false;
 	if (a->last_cut == INT64_MIN || now_ns - a->last_cut >= NS_PER_S) {
 		a->limit *= a->decrease;
 		if (a->limit < a->min)

@@ -403,6 +403,14 @@ static void test_aimd_fake_clock(void)
 {
 	am_clock_set_fake(1700000000000LL, 1000 * 1000000000LL);
 	struct am_aimd a;
+	/* Slow start: one more per success until the first overload, capped at max. */
+	am_aimd_init(&a, 4, 10);
+	for (int i = 0; i < 4; i++)
+		am_aimd_on_success(&a);
+	AM_CHECK_NEAR(a.limit, 8, 1e-12);
+	for (int i = 0; i < 4; i++)
+		am_aimd_on_success(&a);
+	AM_CHECK_NEAR(a.limit, 10, 1e-12);
 	am_aimd_init(&a, 16, 64);
 	int64_t now = am_clock_mono_ns();
 	AM_CHECK(am_aimd_can_start(&a, 15, now));
