@@ -6,10 +6,12 @@
  *   engine_probe logits MODEL IDS OUT [THREADS] [generic]
  *                                                token ids (text file) -> float32 [n][vocab]
  *   engine_probe greedy MODEL IDS N [THREADS]    greedy continuation ids on stdout
+ *   engine_probe chat MODEL CHAT_JSON            the prompt the model's chat template renders
  *
  * Not a user command: it exists so that tests compare the C engine against independent code. */
 #include "amlab/alloc.h"
 #include "amlab/buf.h"
+#include "amlab/chat_template.h"
 #include "amlab/engine.h"
 #include "amlab/gguf.h"
 #include "amlab/quant.h"
@@ -214,8 +216,44 @@ out:
 	return rc;
 }
 
+static int cmd_chat(char **argv)
+{
+	struct am_err err = {0};
+	struct am_gguf *g = NULL;
+	am_json *v = NULL;
+	struct am_chat_message *msgs = NULL;
+	size_t n = 0;
+	struct am_chat_template t = {0};
+	struct am_gguf_str js;
+	struct am_buf out = AM_BUF_INIT;
+	int rc = am_gguf_open(argv[2], &g, &err);
+	if (rc == 0)
+		rc = am_gguf_get_str(g, "tokenizer.chat_template", &js, &err);
+	if (rc == 0)
+		rc = am_chat_template_detect(js.ptr, (size_t)js.len, &t, &err);
+	if (rc == 0)
+		rc = am_json_parse_file(argv[3], &v, &err);
+	if (rc == 0)
+		rc = am_chat_messages_from_json(v, argv[3], &msgs, &n, &err);
+	if (rc == 0)
+		rc = am_chat_template_render(&t, msgs, n, true, &out, &err);
+	if (rc == 0)
+		fwrite(out.data, 1, out.len, stdout);
+	for (size_t i = 0; i < n; i++)
+		am_chat_message_free(&msgs[i]);
+	am_free(msgs);
+	am_json_free(v);
+	am_buf_free(&out);
+	am_chat_template_free(&t);
+	am_gguf_close(g);
+	return rc < 0 ? fail(&err) : 0;
+}
+
 int main(int argc, char **argv)
 {
+	am_json_init();
+	if (argc >= 4 && strcmp(argv[1], "chat") == 0)
+		return cmd_chat(argv);
 	if (argc >= 5 && strcmp(argv[1], "dequant") == 0)
 		return cmd_dequant(argv);
 	if (argc >= 5 && strcmp(argv[1], "tensor") == 0)

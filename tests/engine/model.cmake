@@ -27,5 +27,10 @@ add_test(NAME engine/model_smollm2_ref
          COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/engine/test_model_ref.py smollm2
                  $<TARGET_FILE:engine_probe_fast>
                  ${CMAKE_SOURCE_DIR}/models/SmolLM2-135M-Instruct.Q4_1.gguf)
+# amlab logprob against the reference; ChatML against jinja2 on SmolLM2's own template.
+add_test(NAME engine/model_cli_ref
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/engine/test_model_ref.py cli
+                 $<TARGET_FILE:engine_probe> ${CMAKE_SOURCE_DIR}/models/SmolLM2-135M-Instruct.Q4_1.gguf)
 set_tests_properties(engine/model_quant_ref engine/model_arch_ref engine/model_smollm2_ref
+                     engine/model_cli_ref
                      PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS engine TIMEOUT 600)

@@ -243,21 +243,76 @@ def test_arch(probe, _model):
                 check(nmse <= 5e-4, f"{arch} random model, scalar kernels: NMSE {nmse:.3g}")
 
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def amlab(*args, stdin=None):
+    r = subprocess.run([os.environ["AMLAB_BIN"], *args], input=stdin, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"amlab {args[0]} failed ({r.returncode}): {r.stderr}")
+    return r.stdout
+
+
+def tokenize(model, text):
+    return [int(x) for x in amlab("tokenize", "--model", model, stdin=text).split()]
+
+
 def test_smollm2(probe, model):
-    # a fixed token sequence: natural-text token ids of the SmolLM2 vocabulary would need the
-    # tokenizer; a fixed pseudo-random walk over the vocabulary stresses the model harder
-    text_ids_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "smollm2_text_ids.txt")
-    if os.path.exists(text_ids_path):
-        ids = [int(x) for x in open(text_ids_path).read().split()][:512]
-    else:
-        ids = [int(x) for x in np.random.default_rng(2024).integers(0, 49152, 512)]
+    # a fixed English text (tests/engine/ppl_text.txt, 561 tokens), tokenized by amlab's
+    # tokenizer (itself checked against llama.cpp's token ids in the gguf tests)
+    with open(os.path.join(HERE, "ppl_text.txt"), encoding="utf-8") as f:
+        ids = tokenize(model, f.read())[:512]
+    check(len(ids) == 512, f"the fixed text has {len(ids)} >= 512 tokens")
     ref = ref_model.RefModel(model)
-    compare(probe, model, ids, ref, "SmolLM2-135M Q4_1", steps=64, ppl=True)
+    compare(probe, model, ids, ref, "SmolLM2-135M Q4_1, fixed text", steps=64, ppl=True)
+    # random token ids: flatter, harder distributions
+    rids = [int(x) for x in np.random.default_rng(2024).integers(0, 49152, 96)]
+    compare(probe, model, rids, ref, "SmolLM2-135M Q4_1, random ids", steps=0, min_top1=0.98)
+
+
+def test_cli(probe, model):
+    """amlab logprob against the reference; the chat template against jinja2 on SmolLM2's own
+    Jinja template."""
+    ref = ref_model.RefModel(model)
+    for ctx, cont in [("The capital of France is", " Paris"),
+                      ("Once upon a time, there was a", " little girl who lived in a village"),
+                      ("def add(a, b):\n    return", " a + b")]:
+        out = amlab("logprob", "--model", model, "--context", ctx, "--continuation", cont, "--threads", "2").split()
+        got, n = float(out[0]), int(out[1])
+        c_ids, k_ids = tokenize(model, ctx), tokenize(model, cont)
+        ref.reset()
+        lg = ref.forward(c_ids + k_ids)
+        want = 0.0
+        for i, t in enumerate(k_ids):
+            row = lg[len(c_ids) - 1 + i]
+            want += float(row[t] - (np.log(np.exp(row - row.max()).sum()) + row.max()))
+        check(n == len(k_ids), f"logprob token count {n} == {len(k_ids)}")
+        check(abs(got - want) <= 1e-3 * max(1.0, abs(want)),
+              f"logprob {ctx!r} + {cont!r}: {got:.5f} vs reference {want:.5f}")
+    import jinja2
+    r = gguf.GGUFReader(model)
+    src = r.fields["tokenizer.chat_template"].contents()
+    tpl = jinja2.Environment().from_string(src)
+    convs = [
+        [{"role": "user", "content": "Hi there"}],
+        [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"},
+         {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "Bye\nnow"}],
+    ]
+    import json
+    with tempfile.TemporaryDirectory() as d:
+        for i, conv in enumerate(convs):
+            path = os.path.join(d, "chat.json")
+            with open(path, "w") as f:
+                json.dump(conv, f)
+            got = run([probe, "chat", model, path])
+            want = tpl.render(messages=conv, add_generation_prompt=True)
+            check(got == want, f"ChatML rendering {i} equals jinja2 on SmolLM2's template"
+                  + ("" if got == want else f"\n  got  {got!r}\n  want {want!r}"))
 
 
 def main():
     mode, probe, model = sys.argv[1], sys.argv[2], sys.argv[3]
-    {"quant": test_quant, "arch": test_arch, "smollm2": test_smollm2}[mode](probe, model)
+    {"quant": test_quant, "arch": test_arch, "smollm2": test_smollm2, "cli": test_cli}[mode](probe, model)
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed")
         sys.exit(1)
