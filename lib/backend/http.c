@@ -764,6 +764,14 @@ static int http_loop(struct http_model *m, struct am_request_source *src, struct
 				    m->base.id);
 				goto out;
 			}
+			if (now < m->aimd.blocked_until) {
+				/* Nothing in flight and the endpoint said wait: sleep, do not spin.
+				 */
+				int64_t ns = AM_MIN(m->aimd.blocked_until - now, 1000 * NS_PER_MS);
+				(void)curl_multi_poll(m->multi, NULL, 0,
+				                      (int)((ns + NS_PER_MS - 1) / NS_PER_MS),
+				                      NULL);
+			}
 			continue;
 		}
 		int running = 0;
@@ -816,11 +824,15 @@ static int http_loop(struct http_model *m, struct am_request_source *src, struct
 			job_free(j);
 		}
 		/* Sleep until a socket is ready, a retry is due, or curl's own timers fire. */
-		int64_t wake = am_clock_mono_ns() + 1000 * NS_PER_MS;
-		for (struct job *j = waiting; j; j = j->next)
-			if (j->not_before < wake)
-				wake = AM_MAX(j->not_before, m->aimd.blocked_until);
 		now = am_clock_mono_ns();
+		int64_t wake = now + 1000 * NS_PER_MS;
+		bool room = (double)active < m->aimd.limit;
+		for (struct job *j = waiting; j; j = j->next) {
+			int64_t t = AM_MAX(j->not_before, m->aimd.blocked_until);
+			/* A due retry with no room waits for a completion, which wakes the poll. */
+			if (t < wake && (t > now || room))
+				wake = t;
+		}
 		int timeout_ms = (int)AM_MAX((wake - now + NS_PER_MS - 1) / NS_PER_MS, 0);
 		if (progress && !source_dry && src)
 			timeout_ms = 0;

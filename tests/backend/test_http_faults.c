@@ -296,6 +296,40 @@ static void test_loopback_only_enforced(void)
 	am_model_close(m);
 }
 
+static double cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A Retry-After holds back the endpoint's next request too, and the wait is a sleep: the
+ * process burns little CPU meanwhile. */
+static void test_retry_after_blocks_endpoint_without_spinning(void)
+{
+	struct am_http_config cfg = {.max_rate_limit_retries = -1, .max_concurrency = 1};
+	struct am_model *m = open_model(&cfg);
+	struct test_source s;
+	ts_init(&s, 2);
+	ts_set_text(&s, 0, "ID=30 FAULT=429 RA=1");
+	ts_set_text(&s, 1, "ID=31");
+	struct am_request_source src = ts_source(&s);
+	struct am_err err = {0};
+	int64_t t0 = am_clock_mono_ns();
+	double c0 = cpu_now();
+	AM_CHECK_INT(m->ops->run(m, &src, &err), 0);
+	double secs = (double)(am_clock_mono_ns() - t0) / 1e9, cpu = cpu_now() - c0;
+	AM_CHECK_STR(s.replies[0].error_kind, "rate_limited");
+	AM_CHECK_STR(s.replies[1].content, "reply to ID=31");
+	AM_CHECK(secs >= 0.95);
+	/* Sleeping costs a few ms; a spinning loop, even on a crowded machine, hundreds. */
+	AM_CHECK(cpu < 0.05 * secs);
+	if (cpu >= 0.05 * secs)
+		fprintf(stderr, "  %.3f s CPU in %.3f s: the wait spins\n", cpu, secs);
+	ts_free(&s);
+	am_model_close(m);
+}
+
 /* 200 requests with mixed faults through one run: every tag answered exactly once, each with
  * its own reply or the error its script demands. */
 static void test_mixed_faults_exactly_once(void)
@@ -484,6 +518,7 @@ int main(void)
 	AM_RUN(test_timeout);
 	AM_RUN(test_connection_refused);
 	AM_RUN(test_loopback_only_enforced);
+	AM_RUN(test_retry_after_blocks_endpoint_without_spinning);
 	AM_RUN(test_mixed_faults_exactly_once);
 	AM_RUN(test_multi_turn_source);
 	AM_RUN(test_stuck_source);
