@@ -328,6 +328,26 @@ static void test_retry_after_blocks_endpoint_without_spinning(void)
 		fprintf(stderr, "  %.3f s CPU in %.3f s: the wait spins\n", cpu, secs);
 	ts_free(&s);
 	am_model_close(m);
+
+	/* A retry that is due while the only slot is taken waits for the slot, also asleep. */
+	m = open_model(&cfg);
+	ts_init(&s, 2);
+	ts_set_text(&s, 0, "ID=32 FAULT=500x1");
+	ts_set_text(&s, 1, "ID=33 FAULT=sleep");
+	src = ts_source(&s);
+	t0 = am_clock_mono_ns();
+	c0 = cpu_now();
+	AM_CHECK_INT(m->ops->run(m, &src, &err), 0);
+	secs = (double)(am_clock_mono_ns() - t0) / 1e9;
+	cpu = cpu_now() - c0;
+	AM_CHECK_STR(s.replies[0].content, "reply to ID=32");
+	AM_CHECK_STR(s.replies[1].content, "reply to ID=33");
+	AM_CHECK(secs >= 1.9);
+	AM_CHECK(cpu < 0.05 * secs);
+	if (cpu >= 0.05 * secs)
+		fprintf(stderr, "  %.3f s CPU in %.3f s: the wait for a slot spins\n", cpu, secs);
+	ts_free(&s);
+	am_model_close(m);
 }
 
 /* 200 requests with mixed faults through one run: every tag answered exactly once, each with
