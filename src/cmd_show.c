@@ -38,46 +38,13 @@ static int print_json(const char *title, const am_json *v)
 
 static int print_condition_json(const struct am_condition *c)
 {
-	am_json *o = am_json_obj_new(), *axes = am_json_obj_new();
-	int rc = o && axes ? 0 : AM_ENOMEM;
-	for (size_t i = 0; rc == 0 && i < c->n_axes; i++)
-		rc = am_json_set_str(axes, c->axes[i].axis, c->axes[i].value);
-	if (rc == 0)
-		rc = am_json_set_str(o, "id", c->id);
-	if (rc == 0)
-		rc = am_json_set_str(o, "scenario", c->scenario);
-	if (rc == 0)
-		rc = am_json_set_str(o, "category", c->category);
-	if (rc == 0)
-		rc = am_json_set_str(o, "split", c->split);
-	if (rc == 0)
-		rc = am_json_set(o, "axes", axes);
-	if (rc == 0)
-		rc = am_json_set_bool(o, "is_control", c->is_control);
-	if (rc == 0)
-		rc = am_json_set_str(o, "hash", c->hash);
-	if (rc == 0)
-		rc = am_json_set_str(o, "system_prompt", c->system_prompt);
-	if (rc == 0)
-		rc = am_json_set_str(o, "user_prompt", c->user_prompt);
-	if (rc == 0)
-		rc = am_json_set_str(o, "judge_rubric", c->judge_rubric);
-	if (rc == 0)
-		rc = am_json_set(o, "world", c->world);
-	if (rc == 0)
-		rc = am_json_set(o, "tools", c->tools);
-	if (rc == 0)
-		rc = am_json_set(o, "detectors", c->detectors);
-	if (rc == 0)
-		rc = am_json_set(o, "candidates", c->candidates);
-	if (rc == 0)
-		rc = am_json_set(o, "tags", c->tags);
+	am_json *o = NULL;
 	struct am_buf b = AM_BUF_INIT;
+	int rc = am_condition_to_json(c, &o, NULL);
 	if (rc == 0 && (rc = am_json_dump_pretty(o, &b, NULL)) == 0)
 		printf("%s\n", b.data);
 	am_buf_free(&b);
 	am_json_free(o);
-	am_json_free(axes);
 	return rc;
 }
 

@@ -126,6 +126,11 @@ const char *am_scenario_axis_value(const struct am_scenario *sc, size_t a, size_
  * scenario's name. */
 int am_scenario_find_dir(const char *dir, const char *name, char **out, struct am_err *err);
 
+/* The whole rendered condition as one JSON object (a new reference): id, scenario, category,
+ * split, axes (object axis -> value), is_control, hash, system_prompt, user_prompt, judge_rubric,
+ * world, tools, detectors, candidates, tags. This is what `amlab show --json` prints. */
+int am_condition_to_json(const struct am_condition *c, am_json **out, struct am_err *err);
+
 /* Presets: named lists of condition-id globs (docs/scenarios.md, "Presets"). */
 size_t am_scenario_n_presets(const struct am_scenario *sc);
 const char *am_scenario_preset_name(const struct am_scenario *sc, size_t i);

@@ -550,3 +550,34 @@ const char *am_suites_dir(void)
 		return dir;
 	return "suites";
 }
+
+int am_condition_to_json(const struct am_condition *c, am_json **out, struct am_err *err)
+{
+	*out = NULL;
+	am_json *o = am_json_obj_new(), *axes = am_json_obj_new();
+	int rc = o && axes ? 0 : AM_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < c->n_axes; i++)
+		rc = am_json_set_str(axes, c->axes[i].axis, c->axes[i].value);
+	const char *const keys[] = {"id",   "scenario",      "category",    "split",
+	                            "hash", "system_prompt", "user_prompt", "judge_rubric"};
+	const char *const vals[] = {c->id,   c->scenario,      c->category,    c->split,
+	                            c->hash, c->system_prompt, c->user_prompt, c->judge_rubric};
+	for (size_t i = 0; rc == 0 && i < AM_ARRAY_LEN(keys); i++)
+		rc = am_json_set_str(o, keys[i], vals[i] ? vals[i] : "");
+	if (rc == 0)
+		rc = am_json_set(o, "axes", axes);
+	if (rc == 0)
+		rc = am_json_set_bool(o, "is_control", c->is_control);
+	const char *const jkeys[] = {"world", "tools", "detectors", "candidates", "tags"};
+	am_json *const jvals[] = {c->world, c->tools, c->detectors, c->candidates, c->tags};
+	for (size_t i = 0; rc == 0 && i < AM_ARRAY_LEN(jkeys); i++)
+		rc = jvals[i] ? am_json_set(o, jkeys[i], jvals[i]) : 0;
+	am_json_free(axes);
+	if (rc < 0) {
+		am_json_free(o);
+		return am_err_set(err, rc == AM_ENOMEM ? AM_ENOMEM : rc,
+		                  "building the condition's JSON failed");
+	}
+	*out = o;
+	return 0;
+}

@@ -71,6 +71,27 @@ static void test_fail_each_allocation(void)
 		}
 		am_condition_free(c);
 	}
+	/* and the condition's JSON form */
+	AM_CHECK_INT(am_condition_render(sc, 0, &c, &err), 0);
+	am_json *j = NULL;
+	am_alloc_fail_after(-1, false);
+	AM_CHECK_INT(am_condition_to_json(c, &j, &err), 0);
+	long jtotal = am_alloc_count();
+	AM_CHECK(json_is_object(j) && json_object_size(j) == 15);
+	am_json_free(j);
+	for (long n = 0; n < jtotal; n++) {
+		j = NULL;
+		am_alloc_fail_after(n, false);
+		int rc = am_condition_to_json(c, &j, &err);
+		bool fired = am_alloc_failed();
+		am_alloc_fail_after(-1, false);
+		if (fired) {
+			AM_CHECK_INT(rc, AM_ENOMEM);
+			AM_CHECK(j == NULL);
+		}
+		am_json_free(j);
+	}
+	am_condition_free(c);
 	am_suite_free(s);
 }
 
