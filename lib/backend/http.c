@@ -1187,6 +1187,23 @@ int am_http_model_open(const char *id, const struct am_http_config *cfg_in, stru
 	    am_strdup(cfg.anthropic_version ? cfg.anthropic_version : "2023-06-01");
 	if (!m->base.id || !m->model_name || !m->base_url || !m->anthropic_version)
 		goto nomem;
+	/* Credentials written into the URL ("https://user:secret@host/v1") would otherwise show in
+	 * every message that names the URL. */
+	const char *auth_start = strstr(m->base_url, "://");
+	const char *slash = auth_start ? strchr(auth_start + 3, '/') : NULL;
+	const char *at = auth_start ? strchr(auth_start + 3, '@') : NULL;
+	if (at && (!slash || at < slash) && at - (auth_start + 3) >= 4) {
+		char *userinfo = am_strndup(auth_start + 3, (size_t)(at - (auth_start + 3)));
+		rc = userinfo ? am_log_add_secret(userinfo) : AM_ENOMEM;
+		am_free(userinfo);
+		if (rc < 0) {
+			rc = am_err_set(err, rc,
+			                "model %s: cannot register the URL's credentials for "
+			                "redaction",
+			                id);
+			goto fail;
+		}
+	}
 	if (key && *key) {
 		m->api_key = am_strdup(key);
 		if (!m->api_key)

@@ -528,6 +528,17 @@ static void test_endpoint_env(void)
 	am_model_close(m);
 	unsetenv("OPENAI_BASE_URL");
 	unsetenv("OPENAI_API_KEY");
+	/* Credentials inside a base URL are redacted like keys. */
+	char curl_[160];
+	snprintf(curl_, sizeof(curl_), "http://bob:pw-in-url-42@127.0.0.1:%d/v1", srv.port);
+	struct am_http_config ucfg = {.base_url = curl_, .api_key = ""};
+	AM_CHECK_INT(am_http_model_open("openai/u", &ucfg, &m, &err), 0);
+	um.content = "ID=62 FAULT=404";
+	AM_CHECK_INT(am_model_chat(m, &req, &r, &err), 0);
+	AM_CHECK_STR(r.error_kind, "unknown_model");
+	AM_CHECK(r.error && !strstr(r.error, "pw-in-url-42") && strstr(r.error, "[REDACTED]"));
+	am_chat_reply_free(&r);
+	am_model_close(m);
 	/* The key is registered with the log redaction. */
 	struct am_buf out = AM_BUF_INIT;
 	AM_CHECK_INT(am_log_redact("key=sk-env-key-7777.", 20, &out), 0);
