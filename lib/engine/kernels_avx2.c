@@ -38,26 +38,46 @@ AVX2 float am_dot_f32_avx2(const float *a, const float *b, size_t n)
 	return s;
 }
 
-/* 4 weight rows x 3 tokens of dot products, 12 accumulators. */
+/* 4 weight rows x 3 tokens of dot products in 12 accumulators, written out so that they stay
+ * in registers (a loop over an accumulator array is kept in memory at -O2). */
 AVX2 static void gemm_4x3(const float *w, const float *x, size_t cols, float *y, size_t ldy)
 {
-	__m256 acc[4][3];
-	for (int r = 0; r < 4; r++)
-		for (int t = 0; t < 3; t++)
-			acc[r][t] = _mm256_setzero_ps();
+	__m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00,
+	       a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
+	const float *w0 = w, *w1 = w + cols, *w2 = w + 2 * cols, *w3 = w + 3 * cols;
+	const float *x0 = x, *x1 = x + cols, *x2 = x + 2 * cols;
 	for (size_t c = 0; c < cols; c += 8) {
-		__m256 xv0 = _mm256_loadu_ps(x + c), xv1 = _mm256_loadu_ps(x + cols + c),
-		       xv2 = _mm256_loadu_ps(x + 2 * cols + c);
-		for (int r = 0; r < 4; r++) {
-			__m256 wv = _mm256_loadu_ps(w + (size_t)r * cols + c);
-			acc[r][0] = _mm256_fmadd_ps(wv, xv0, acc[r][0]);
-			acc[r][1] = _mm256_fmadd_ps(wv, xv1, acc[r][1]);
-			acc[r][2] = _mm256_fmadd_ps(wv, xv2, acc[r][2]);
-		}
+		__m256 v0 = _mm256_loadu_ps(x0 + c), v1 = _mm256_loadu_ps(x1 + c),
+		       v2 = _mm256_loadu_ps(x2 + c);
+		__m256 wv = _mm256_loadu_ps(w0 + c);
+		a00 = _mm256_fmadd_ps(wv, v0, a00);
+		a01 = _mm256_fmadd_ps(wv, v1, a01);
+		a02 = _mm256_fmadd_ps(wv, v2, a02);
+		wv = _mm256_loadu_ps(w1 + c);
+		a10 = _mm256_fmadd_ps(wv, v0, a10);
+		a11 = _mm256_fmadd_ps(wv, v1, a11);
+		a12 = _mm256_fmadd_ps(wv, v2, a12);
+		wv = _mm256_loadu_ps(w2 + c);
+		a20 = _mm256_fmadd_ps(wv, v0, a20);
+		a21 = _mm256_fmadd_ps(wv, v1, a21);
+		a22 = _mm256_fmadd_ps(wv, v2, a22);
+		wv = _mm256_loadu_ps(w3 + c);
+		a30 = _mm256_fmadd_ps(wv, v0, a30);
+		a31 = _mm256_fmadd_ps(wv, v1, a31);
+		a32 = _mm256_fmadd_ps(wv, v2, a32);
 	}
-	for (int r = 0; r < 4; r++)
-		for (int t = 0; t < 3; t++)
-			y[(size_t)t * ldy + r] = hsum(acc[r][t]);
+	y[0] = hsum(a00);
+	y[1] = hsum(a10);
+	y[2] = hsum(a20);
+	y[3] = hsum(a30);
+	y[ldy + 0] = hsum(a01);
+	y[ldy + 1] = hsum(a11);
+	y[ldy + 2] = hsum(a21);
+	y[ldy + 3] = hsum(a31);
+	y[2 * ldy + 0] = hsum(a02);
+	y[2 * ldy + 1] = hsum(a12);
+	y[2 * ldy + 2] = hsum(a22);
+	y[2 * ldy + 3] = hsum(a32);
 }
 
 AVX2 void am_gemm_f32_avx2(const float *w, size_t nr, const float *x, size_t nt, size_t cols,

@@ -10,13 +10,15 @@
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
-/* Block scales go through the scalar conversion: F16C quiets signalling NaNs, and dequantized
- * values must match the reference bit for bit even for such (broken) scales. */
-static inline float half_to_float(const uint8_t *p)
+/* Block scales: F16C, except for NaNs, which F16C quiets when they signal; dequantized values
+ * must match the reference bit for bit even for such (broken) scales. */
+AVX2 static inline float half_to_float(const uint8_t *p)
 {
 	uint16_t h;
 	memcpy(&h, p, 2);
-	return am_fp16_to_fp32(h);
+	if (__builtin_expect((h & 0x7c00) == 0x7c00, 0))
+		return am_fp16_to_fp32(h);
+	return _cvtsh_ss(h);
 }
 
 AVX2 static inline float hsum_ps(__m256 v)
@@ -155,20 +157,26 @@ AVX2 void am_quantize_qa_avx2(const float *x, struct am_qa_block *out, size_t n)
 
 /* 32 weight values as int16 (elements 0..15, 16..31) for the block at p of type t; the block's
  * offset/min term (times the activation sum) goes to *extra. */
-AVX2 static inline void weights_i16(enum am_ggml_type t, const uint8_t *p, float d,
-                                    const struct am_qa_block *a, __m256i *w0, __m256i *w1,
-                                    float *extra)
+__attribute__((always_inline)) AVX2 static inline void
+weights_i16(enum am_ggml_type t, const uint8_t *p, float d, const struct am_qa_block *a,
+            __m256i *w0, __m256i *w1, float *extra)
 {
 	__m256i b8;
 	switch (t) {
 	case AM_GGML_Q4_0:
-		b8 = unpack_nibbles(p + 2);
-		*extra -= 8.0f * d * a->s;
-		break;
-	case AM_GGML_Q4_1:
-		b8 = unpack_nibbles(p + 4);
-		*extra += half_to_float(p + 2) * a->s;
-		break;
+	case AM_GGML_Q4_1: {
+		/* bytes zero-extended to 16 bits: the low nibble is element j, the high one
+		 * element j + 16 */
+		const uint8_t *qs = p + (t == AM_GGML_Q4_0 ? 2 : 4);
+		__m256i z = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)qs));
+		*w0 = _mm256_and_si256(z, _mm256_set1_epi16(0x0F));
+		*w1 = _mm256_srli_epi16(z, 4);
+		if (t == AM_GGML_Q4_0)
+			*extra -= 8.0f * d * a->s;
+		else
+			*extra += half_to_float(p + 2) * a->s;
+		return;
+	}
 	case AM_GGML_Q5_0: {
 		uint32_t qh;
 		memcpy(&qh, p + 2, 4);
@@ -199,11 +207,9 @@ AVX2 static inline __m256i block_isum(__m256i w0, __m256i w1, const struct am_qa
 	return _mm256_add_epi32(_mm256_madd_epi16(w0, a0), _mm256_madd_epi16(w1, a1));
 }
 
-AVX2 float am_vec_dot_qa_avx2(enum am_ggml_type t, const void *w, const struct am_qa_block *a,
-                              size_t n)
+__attribute__((always_inline)) AVX2 static inline float
+dot_qa(enum am_ggml_type t, const void *w, const struct am_qa_block *a, size_t n)
 {
-	if (!am_quant_uses_qa(t))
-		return am_vec_dot_qa_ref(t, w, a, n);
 	const uint8_t *p = w;
 	size_t bb = am_quant_block_bytes(t);
 	__m256 acc = _mm256_setzero_ps();
@@ -218,15 +224,26 @@ AVX2 float am_vec_dot_qa_avx2(enum am_ggml_type t, const void *w, const struct a
 	return hsum_ps(acc) + extra;
 }
 
-/* Two weight rows against the same activations (halves the activation loads). */
-AVX2 void am_vec_dot_qa_x2_avx2(enum am_ggml_type t, const void *w, size_t row_bytes,
-                                const struct am_qa_block *a, size_t n, float *y)
+/* The per-type loops are specialised (the type a compile-time constant in each). */
+AVX2 float am_vec_dot_qa_avx2(enum am_ggml_type t, const void *w, const struct am_qa_block *a,
+                              size_t n)
 {
-	if (!am_quant_uses_qa(t)) {
-		y[0] = am_vec_dot_qa_ref(t, w, a, n);
-		y[1] = am_vec_dot_qa_ref(t, (const uint8_t *)w + row_bytes, a, n);
-		return;
+	switch (t) {
+	case AM_GGML_Q4_0: return dot_qa(AM_GGML_Q4_0, w, a, n);
+	case AM_GGML_Q4_1: return dot_qa(AM_GGML_Q4_1, w, a, n);
+	case AM_GGML_Q5_0: return dot_qa(AM_GGML_Q5_0, w, a, n);
+	case AM_GGML_Q5_1: return dot_qa(AM_GGML_Q5_1, w, a, n);
+	case AM_GGML_Q8_0: return dot_qa(AM_GGML_Q8_0, w, a, n);
+	default: return am_vec_dot_qa_ref(t, w, a, n);
 	}
+}
+
+/* Two weight rows against the same activations (halves the activation loads). */
+__attribute__((always_inline)) AVX2 static inline void dot_qa_x2(enum am_ggml_type t, const void *w,
+                                                                 size_t row_bytes,
+                                                                 const struct am_qa_block *a,
+                                                                 size_t n, float *y)
+{
 	const uint8_t *p0 = w, *p1 = p0 + row_bytes;
 	size_t bb = am_quant_block_bytes(t);
 	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
@@ -245,6 +262,21 @@ AVX2 void am_vec_dot_qa_x2_avx2(enum am_ggml_type t, const void *w, size_t row_b
 	}
 	y[0] = hsum_ps(acc0) + e0;
 	y[1] = hsum_ps(acc1) + e1;
+}
+
+AVX2 void am_vec_dot_qa_x2_avx2(enum am_ggml_type t, const void *w, size_t row_bytes,
+                                const struct am_qa_block *a, size_t n, float *y)
+{
+	switch (t) {
+	case AM_GGML_Q4_0: dot_qa_x2(AM_GGML_Q4_0, w, row_bytes, a, n, y); return;
+	case AM_GGML_Q4_1: dot_qa_x2(AM_GGML_Q4_1, w, row_bytes, a, n, y); return;
+	case AM_GGML_Q5_0: dot_qa_x2(AM_GGML_Q5_0, w, row_bytes, a, n, y); return;
+	case AM_GGML_Q5_1: dot_qa_x2(AM_GGML_Q5_1, w, row_bytes, a, n, y); return;
+	case AM_GGML_Q8_0: dot_qa_x2(AM_GGML_Q8_0, w, row_bytes, a, n, y); return;
+	default:
+		y[0] = am_vec_dot_qa_ref(t, w, a, n);
+		y[1] = am_vec_dot_qa_ref(t, (const uint8_t *)w + row_bytes, a, n);
+	}
 }
 
 #else /* not x86: never called, since am_cpu_features() reports no AVX2 */
