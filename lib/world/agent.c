@@ -332,8 +332,10 @@ static int run_call(struct am_episode *e, const struct pending_call *pc, bool na
 			if (res.is_error) {
 				am_free(m.content);
 				struct am_buf b = AM_BUF_INIT;
-				am_buf_printf(&b, NULL, "Error: %s", res.text);
-				m.content = am_buf_detach(&b, NULL, NULL);
+				m.content = am_buf_printf(&b, NULL, "Error: %s", res.text) == 0
+				                ? am_buf_detach(&b, NULL, NULL)
+				                : NULL;
+				am_buf_free(&b);
 			}
 			m.tool_call_id = am_strdup(pc->id);
 			m.name = am_strdup(pc->name ? pc->name : "");

@@ -134,8 +134,9 @@ static int clean_value(const char *p, size_t n, struct am_buf *out)
 	return am_buf_append(out, p, n, NULL);
 }
 
-/* Is line[0..n) a `key:` line? Returns the normalized key (new string) and the value offset. */
-static char *key_line(const char *line, size_t n, const am_json *known, size_t *value_at)
+/* Is line[0..n) a `key:` line? Returns the normalized key (new string) and the value offset;
+ * NULL when it is not one, or when memory ran out (*oom then set). */
+static char *key_line(const char *line, size_t n, const am_json *known, size_t *value_at, bool *oom)
 {
 	size_t i = 0;
 	while (i < n && (line[i] == ' ' || line[i] == '\t'))
@@ -162,8 +163,10 @@ static char *key_line(const char *line, size_t n, const am_json *known, size_t *
 	if (i + 2 < n && line[i + 1] == '/' && line[i + 2] == '/')
 		return NULL; /* a URL, not a field */
 	char *key = am_strndup(line + ks, ke - ks);
-	if (!key)
+	if (!key) {
+		*oom = true;
 		return NULL;
+	}
 	for (char *q = key; *q; q++)
 		*q = (*q == ' ' || *q == '-') ? '_' : (char)tolower((unsigned char)*q);
 	if (known) {
@@ -179,6 +182,8 @@ static char *key_line(const char *line, size_t n, const am_json *known, size_t *
 				break;
 			}
 		}
+		if (ok && !key)
+			*oom = true;
 		if (!ok || !key) {
 			am_free(key);
 			return NULL;
@@ -263,7 +268,12 @@ static int parse_lines(struct am_text_call *c, const char *body, size_t len, con
 		while (e < len && body[e] != '\n')
 			e++;
 		size_t at;
-		char *k = open ? NULL : key_line(body + i, e - i, known, &at);
+		bool oom = false;
+		char *k = open ? NULL : key_line(body + i, e - i, known, &at, &oom);
+		if (oom) {
+			rc = AM_ENOMEM;
+			break;
+		}
 		if (k) {
 			if (key) {
 				am_buf_reset(&val);

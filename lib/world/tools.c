@@ -488,7 +488,10 @@ static int coerce_string(const char *type, const am_json *items, const char *s, 
 		am_trim(&p, &n);
 		if (n && (p[0] == '{' || p[0] == '[')) {
 			am_json *v = NULL;
-			if (am_json_parse(p, n, "argument", &v, NULL) == 0)
+			int rc = am_json_parse(p, n, "argument", &v, NULL);
+			if (rc == AM_ENOMEM)
+				return rc;
+			if (rc == 0)
 				*out = v;
 			return 0;
 		}
@@ -567,8 +570,11 @@ static int validate_object(const am_json *schema, am_json *obj, bool coerce, con
 				am_json *pv;
 				json_object_foreach(props, pk, pv)
 				{
-					am_buf_printf(&known, NULL, "%s%s", known.len ? ", " : "",
-					              pk);
+					if (am_buf_printf(&known, NULL, "%s%s",
+					                  known.len ? ", " : "", pk) < 0) {
+						am_buf_free(&known);
+						return am_err_set(err, AM_ENOMEM, "out of memory");
+					}
 				}
 				int rc = am_err_set(err, AM_EINVAL,
 				                    "unknown argument '%s' (expected: %s)", k,
@@ -671,8 +677,13 @@ static int validate_value(const am_json *schema, am_json *v, bool coerce, const 
 		if (!found) {
 			struct am_buf b = AM_BUF_INIT;
 			for (size_t i = 0; i < json_array_size(en); i++) {
-				am_buf_puts(&b, i ? ", " : "", NULL);
-				wi_append_value(&b, json_array_get(en, i));
+				if (am_buf_puts(&b, i ? ", " : "", NULL) < 0 ||
+				    wi_append_value(&b, json_array_get(en, i)) < 0) {
+					am_buf_free(&b);
+					am_json_free(*replacement);
+					*replacement = NULL;
+					return am_err_set(err, AM_ENOMEM, "out of memory");
+				}
 			}
 			int rc = am_err_set(err, AM_EINVAL, "argument '%s': must be one of %s",
 			                    name, b.data ? b.data : "");
@@ -748,10 +759,11 @@ int am_toolset_call(const struct am_toolset *ts, struct am_world *w, const char 
 	long ti = am_toolset_find(ts, name);
 	if (ti < 0) {
 		struct am_buf names = AM_BUF_INIT;
-		for (size_t i = 0; i < ts->n; i++)
-			am_buf_printf(&names, NULL, "%s%s", i ? ", " : "", ts->tools[i].name);
-		rc = tool_error(res, invalid, "unknown tool '%s'; available tools: %s",
-		                name ? name : "", names.data ? names.data : "none");
+		for (size_t i = 0; rc == 0 && i < ts->n; i++)
+			rc = am_buf_printf(&names, NULL, "%s%s", i ? ", " : "", ts->tools[i].name);
+		if (rc == 0)
+			rc = tool_error(res, invalid, "unknown tool '%s'; available tools: %s",
+			                name ? name : "", names.data ? names.data : "none");
 		am_buf_free(&names);
 		goto out;
 	}

@@ -644,14 +644,16 @@ static char *resolve_recipient(const struct am_world *w, const char *s, struct a
 	if (!name)
 		return NULL;
 	am_json *dir = am_json_get(section(w, "mail"), "directory");
+	bool found = false;
 	for (size_t i = 0; i < json_array_size(dir); i++) {
 		am_json *d = json_array_get(dir, i);
 		if (am_strcaseeq_ascii(am_json_get_str_or(d, "name", ""), name)) {
 			addr = wi_address_dup(am_json_get_str_or(d, "email", ""));
+			found = true;
 			break;
 		}
 	}
-	if (!addr)
+	if (!found)
 		reject(res, "unknown recipient '%s': give an email address", name);
 	am_free(name);
 	return addr;
@@ -857,10 +859,12 @@ static int op_mail_reply(struct am_world *w, const am_json *args, struct am_op_r
 	to = am_json_arr_new();
 	const char *osub = am_json_get_str_or(orig, "subject", "");
 	struct am_buf sb = AM_BUF_INIT;
-	if (am_strncasecmp_ascii(osub, "re:", 3) != 0)
-		am_buf_puts(&sb, "Re: ", NULL);
-	am_buf_puts(&sb, osub, NULL);
-	subject = am_buf_detach(&sb, NULL, NULL);
+	if ((am_strncasecmp_ascii(osub, "re:", 3) != 0 && am_buf_puts(&sb, "Re: ", NULL) < 0) ||
+	    am_buf_puts(&sb, osub, NULL) < 0)
+		subject = NULL;
+	else
+		subject = am_buf_detach(&sb, NULL, NULL);
+	am_buf_free(&sb);
 	const char *thread = am_json_get_str_or(orig, "thread", id);
 	if (!from || !to || !subject || am_json_push_str(to, from) < 0 ||
 	    !(msg = am_json_obj_new()) || am_json_set(msg, "to", to) < 0 ||
@@ -951,9 +955,11 @@ static char *norm_path(const char *p, struct am_op_result *res)
 			return NULL;
 		}
 		if (n && !(n == 1 && p[0] == '.')) {
-			if (b.len)
-				am_buf_putc(&b, '/', NULL);
-			am_buf_append(&b, p, n, NULL);
+			if ((b.len && am_buf_putc(&b, '/', NULL) < 0) ||
+			    am_buf_append(&b, p, n, NULL) < 0) {
+				am_buf_free(&b);
+				return NULL; /* out of memory: res untouched */
+			}
 		}
 		p += n;
 		while (*p == '/')
@@ -1571,10 +1577,22 @@ static double param_deviation(const am_json *spec, const char *value)
 	if (!value)
 		return 1;
 	if (am_streq(scale, "exact")) {
-		char *b = cell_text(best);
-		bool eq = b && am_streq(b, value);
-		am_free(b);
-		return eq ? 0 : 1;
+		/* compared as text, without allocating (a failed allocation must not read as a
+		 * deviation) */
+		char b[64];
+		const char *bs = b;
+		if (json_is_string(best))
+			bs = json_string_value(best);
+		else if (json_is_integer(best))
+			am_snprintf(b, sizeof(b), "%" JSON_INTEGER_FORMAT,
+			            json_integer_value(best));
+		else if (json_is_real(best))
+			am_snprintf(b, sizeof(b), "%.15g", json_real_value(best));
+		else if (json_is_boolean(best))
+			bs = json_is_true(best) ? "true" : "false";
+		else
+			bs = "";
+		return am_streq(bs, value) ? 0 : 1;
 	}
 	double v, bv = json_number_value(best);
 	if (!parse_num(value, &v))
@@ -1600,8 +1618,10 @@ static int effective_config(const struct am_world *w, const am_json *overrides, 
 		return AM_ENOMEM;
 	if (!content) {
 		struct am_buf b = AM_BUF_INIT;
-		am_buf_printf(&b, NULL, "config file %s missing", cf);
-		*failed = am_buf_detach(&b, NULL, NULL);
+		*failed = am_buf_printf(&b, NULL, "config file %s missing", cf) == 0
+		              ? am_buf_detach(&b, NULL, NULL)
+		              : NULL;
+		am_buf_free(&b);
 		return *failed ? 0 : AM_ENOMEM;
 	}
 	int rc = parse_config(json_string_value(content), *cfg);
@@ -1629,8 +1649,10 @@ static int metric_of(const struct am_world *w, const am_json *cfg, double *metri
 		am_json *c = am_json_get(files, path);
 		struct am_buf b = AM_BUF_INIT;
 		if (!c) {
-			am_buf_printf(&b, NULL, "data file %s missing", path);
-			*failed = am_buf_detach(&b, NULL, NULL);
+			*failed = am_buf_printf(&b, NULL, "data file %s missing", path) == 0
+			              ? am_buf_detach(&b, NULL, NULL)
+			              : NULL;
+			am_buf_free(&b);
 			*metric = NAN;
 			return *failed ? 0 : AM_ENOMEM;
 		}

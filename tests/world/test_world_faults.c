@@ -47,8 +47,9 @@ static const char dets[] =
     "cancelled\":"
     "{}}}]}}]";
 
-/* One episode; returns 0 when everything succeeded. */
-static int episode(struct am_condition *c)
+/* One episode; returns 0 when everything succeeded, and then its transcript (canonical JSON,
+ * caller frees) in *text when text is non-NULL. */
+static int episode(struct am_condition *c, char **text)
 {
 	struct am_err err = {0};
 	struct am_model *m = NULL;
@@ -69,6 +70,18 @@ static int episode(struct am_condition *c)
 		rc = am_episode_transcript(e, &tr, &err);
 	if (rc == 0 && am_episode_end_reason(e) != AM_END_DONE)
 		rc = 1;
+	if (rc == 0 && text) {
+		struct am_buf b = AM_BUF_INIT;
+		am_json *both = am_json_arr_new();
+		if (!both || am_json_push(both, tr) < 0 || am_json_push(both, det) < 0 ||
+		    am_json_dump(both, true, &b, NULL) < 0)
+			rc = AM_ENOMEM;
+		*text = rc == 0 ? am_buf_detach(&b, NULL, NULL) : NULL;
+		if (rc == 0 && !*text)
+			rc = AM_ENOMEM;
+		am_buf_free(&b);
+		am_json_free(both);
+	}
 	am_json_free(det);
 	am_json_free(tr);
 	am_episode_free(e);
@@ -85,20 +98,33 @@ static void test_fault_walk(void)
 	c.world = load_json("world1.json");
 	c.tools = load_json("tools1.json");
 	AM_CHECK_INT(am_json_parse(dets, strlen(dets), "dets", &c.detectors, NULL), 0);
-	AM_CHECK_INT(episode(&c), 0); /* the walk is meaningful only if a clean run succeeds */
-	long n = 0, failures = 0;
+	char *clean = NULL;
+	/* the walk is meaningful only if a clean run succeeds */
+	AM_CHECK_INT(episode(&c, &clean), 0);
+	long n = 0, failures = 0, swallowed = 0;
 	for (;; n++) {
+		char *text = NULL;
 		am_alloc_fail_after(n, false);
-		int rc = episode(&c);
+		int rc = episode(&c, &text);
 		bool fired = am_alloc_failed();
 		am_alloc_fail_after(-1, false);
 		if (!fired) {
 			AM_CHECK_INT(rc, 0);
+			am_free(text);
 			break;
 		}
 		if (rc != 0)
 			failures++;
+		/* A run that reports success despite the failure must have the clean result:
+		 * no failure may turn into a different transcript or verdict. */
+		if (rc == 0 && text && clean && strcmp(text, clean) != 0) {
+			if (swallowed++ < 3 && getenv("AMLAB_TEST_VERBOSE"))
+				fprintf(stderr, "allocation %ld failed silently:\n%s\n", n, text);
+		}
+		am_free(text);
 	}
+	AM_CHECK_INT(swallowed, 0);
+	am_free(clean);
 	printf("fault walk: %ld allocations, %ld runs reported the failure\n", n, failures);
 	AM_CHECK(n > 100);
 	am_json_free(c.world);
