@@ -123,7 +123,7 @@ ARCHS = {
 }
 
 
-def write_model(path, arch, seed):
+def write_model(path, arch, seed, drop=None, bad_shape=None):
     rng = np.random.default_rng(seed)
     spec = ARCHS[arch]
     E, H, KV, hd, F, V = 256, 4, 2, 64, 512, 512
@@ -144,6 +144,10 @@ def write_model(path, arch, seed):
     att_t, ffn_t, emb_t = spec["types"]
 
     def mat(name, qt, rows, cols, scale):
+        if name == drop:
+            return
+        if name == bad_shape:
+            cols = cols * 2
         data = quantize_matrix(rng, qt, rows, cols, scale)
         if qt == QT.F32:
             w.add_tensor(name, data.view(np.float32).reshape(rows, cols))
@@ -223,6 +227,17 @@ def _write(d, ids):
 
 def test_arch(probe, _model):
     with tempfile.TemporaryDirectory() as d:
+        # malformed models are refused with the file and the tensor named
+        for kind, tensor in [("drop", "blk.1.ffn_up.weight"), ("bad_shape", "blk.0.attn_k.weight")]:
+            path = os.path.join(d, f"broken-{kind}.gguf")
+            write_model(path, "llama", 1, **{kind: tensor})
+            idf = os.path.join(d, "ids.txt")
+            with open(idf, "w") as f:
+                f.write("1 2 3")
+            r = subprocess.run([probe, "logits", path, idf, os.path.join(d, "o.bin")],
+                               capture_output=True, text=True)
+            check(r.returncode != 0 and tensor in r.stderr and path in r.stderr,
+                  f"model with {kind} {tensor} refused: {r.stderr.strip()}")
         for i, arch in enumerate(ARCHS):
             path = os.path.join(d, f"{arch}.gguf")
             V = write_model(path, arch, 100 + i)
