@@ -1,5 +1,6 @@
 /* models.c: the model registry (see amlab/registry.h). */
 #include "amlab/registry.h"
+#include "amlab/engine.h"
 #include "amlab/replay.h"
 #include "amlab/str.h"
 
@@ -17,10 +18,11 @@ int am_model_open(const char *id, const struct am_model_open_opts *opts, struct 
 	}
 	if (am_starts_with(id, "replay/"))
 		return am_replay_open(id, out, err);
-	if (am_starts_with(id, "local/"))
-		return am_err_set(err, AM_EUNSUPPORTED,
-		                  "model '%s': the local GGUF engine is not part of this build yet",
-		                  id);
+	if (am_starts_with(id, "local/")) {
+		struct am_local_options lo = {0};
+		lo.n_threads = opts ? opts->n_threads : 0;
+		return am_local_open(id, &lo, out, err);
+	}
 	return am_err_set(
 	    err, AM_EINVAL,
 	    "model id '%s' has no known provider (expected openai/NAME, "
