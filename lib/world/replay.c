@@ -261,9 +261,9 @@ static int fill_reply(const struct replay_model *m, const struct am_chat_request
 				r->tool_calls[i].arguments = am_strdup(json_string_value(a));
 			} else {
 				struct am_buf b = AM_BUF_INIT;
-				if (a)
-					am_json_dump(a, false, &b, NULL);
-				r->tool_calls[i].arguments = am_buf_detach(&b, NULL, NULL);
+				if (!a || am_json_dump(a, false, &b, NULL) == 0)
+					r->tool_calls[i].arguments = am_buf_detach(&b, NULL, NULL);
+				am_buf_free(&b);
 			}
 			if (!r->tool_calls[i].id || !r->tool_calls[i].name ||
 			    !r->tool_calls[i].arguments)
