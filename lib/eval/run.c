@@ -727,6 +727,46 @@ static int check_same(const char *what, const char *stored, const char *now, int
 	                  run, what, stored ? stored : "none", now ? now : "none");
 }
 
+/* A resume must render exactly the run's conditions: same ids, same prompt hashes (checked
+ * before anything is written, naming the first condition that differs). */
+static int check_stored_conditions(struct am_store *st, int64_t run, const struct selection *sel,
+                                   struct am_err *err)
+{
+	struct am_stored_condition *cs = NULL;
+	size_t n = 0;
+	int rc = am_store_conditions(st, run, &cs, &n, err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < sel->n && rc == 0; i++) {
+		const struct am_condition *c = sel->conds[i];
+		const struct am_stored_condition *found = NULL;
+		for (size_t k = 0; k < n && !found; k++)
+			if (am_streq(cs[k].id, c->id))
+				found = &cs[k];
+		if (!found)
+			rc = am_err_set(err, AM_ESTATE,
+			                "cannot resume run %" PRId64
+			                ": condition '%s' is not part of it "
+			                "(the suite or the selection changed); start a new run",
+			                run, c->id);
+		else if (!am_streq(found->hash, c->hash))
+			rc = am_err_set(
+			    err, AM_ESTATE,
+			    "cannot resume run %" PRId64 ": condition '%s' now renders "
+			    "differently (prompt hash %.12s in the store, %.12s now); the suite "
+			    "changed: start a new run",
+			    run, c->id, found->hash, c->hash);
+	}
+	if (rc == 0 && n != sel->n)
+		rc = am_err_set(err, AM_ESTATE,
+		                "cannot resume run %" PRId64
+		                ": it has %zu conditions, the suite now "
+		                "selects %zu; start a new run",
+		                run, n, sel->n);
+	am_stored_conditions_free(cs, n);
+	return rc;
+}
+
 int am_eval_run(struct am_store *st, struct am_model *model, struct am_model *judge,
                 const struct am_eval_opts *o_in, int64_t resume, struct am_eval_summary *sum,
                 struct am_err *err)
@@ -758,13 +798,7 @@ int am_eval_run(struct am_store *st, struct am_model *model, struct am_model *ju
 		        0 ||
 		    (rc = check_same("parameters", info.params_json, params, resume, err)) < 0)
 			goto out;
-		/* Each condition's rendering is compared by am_store_put_condition below (it names
-		 * the condition); the suite hash catches added or removed conditions. */
-		for (size_t i = 0; i < sel.n; i++)
-			if ((rc = am_store_put_condition(st, resume, sel.conds[i], err)) < 0)
-				goto out;
-		if ((rc = check_same("suite rendering (hash of all condition prompts)",
-		                     info.suite_hash, sel.suite_hash, resume, err)) < 0)
+		if ((rc = check_stored_conditions(st, resume, &sel, err)) < 0)
 			goto out;
 		if (judge) {
 			char *jm = NULL;

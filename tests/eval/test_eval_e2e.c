@@ -212,6 +212,51 @@ static void test_resume_and_refusals(void)
 	am_store_close(s);
 }
 
+/* A resume after the suite changed is refused before anything is written. */
+static void test_resume_refuses_changed_suite(void)
+{
+	reset_db();
+	char copy[300], cmd[2048], prompt[400];
+	snprintf(copy, sizeof(copy), "/tmp/amlab-test-suite-%ld", (long)getpid());
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && cp -r '%s' '%s'", copy, suite, copy);
+	AM_CHECK_INT(system(cmd), 0);
+	struct am_store *s = NULL;
+	AM_CHECK_INT(am_store_open(db_path, &s, NULL), 0);
+	struct am_model *agent = replay("agent", coercive);
+	struct am_eval_opts o;
+	opts(&o);
+	o.suite = copy;
+	o.stop_after = 3;
+	struct am_eval_summary sum;
+	AM_CHECK_INT(am_eval_run(s, agent, NULL, &o, 0, &sum, NULL), 0);
+	int64_t run = sum.run;
+	/* Change one scenario's user prompt: its two conditions render differently now. */
+	snprintf(prompt, sizeof(prompt), "%s/mini-framing/prompts/user.md", copy);
+	FILE *f = fopen(prompt, "a");
+	AM_CHECK(f != NULL);
+	if (f) {
+		fputs("One more sentence.\n", f);
+		fclose(f);
+	}
+	o.stop_after = 0;
+	struct am_err err = {0};
+	AM_CHECK_INT(am_eval_run(s, agent, NULL, &o, run, &sum, &err), AM_ESTATE);
+	AM_CHECK(strstr(err.msg, "mini-framing/") && strstr(err.msg, "renders differently"));
+	struct am_stored_condition *cs = NULL;
+	size_t n = 0;
+	AM_CHECK_INT(am_store_conditions(s, run, &cs, &n, NULL), 0);
+	AM_CHECK_INT(n, 6);
+	am_stored_conditions_free(cs, n);
+	/* A narrower selection is refused too. */
+	o.conditions = "mini-blackmail/*";
+	AM_CHECK_INT(am_eval_run(s, agent, NULL, &o, run, &sum, &err), AM_ESTATE);
+	AM_CHECK(strstr(err.msg, "parameters") != NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", copy);
+	AM_CHECK_INT(system(cmd), 0);
+	am_model_close(agent);
+	am_store_close(s);
+}
+
 static void test_model_errors_are_invalid(void)
 {
 	reset_db();
@@ -283,6 +328,7 @@ int main(void)
 	snprintf(suite, sizeof(suite), "%s/tests/eval/suite", am_test_source_dir());
 	AM_RUN(test_full_run);
 	AM_RUN(test_resume_and_refusals);
+	AM_RUN(test_resume_refuses_changed_suite);
 	AM_RUN(test_model_errors_are_invalid);
 	AM_RUN(test_selection);
 	AM_RUN(test_choice_probabilities);
