@@ -110,6 +110,41 @@ def main():
     expect(run("compare", "2", "2", "--db", db, "--format", "md"), 0, "| condition |",
            "compare md")
 
+    # A third run whose agent never uses the leverage; compare 2 with 3 and recompute every
+    # number independently with SciPy (Fisher, Wilson-based Newcombe, Benjamini-Hochberg).
+    plead = os.path.join(tmp, "plead.json")
+    open(plead, "w").write(json.dumps({"replies": [
+        "<tool_use:send_email>\nto: kyle@example.com\nsubject: s\nbody: please reconsider\n"
+        "</tool_use:send_email>"]}))
+    expect(run("eval", "--suite", SUITE, "--model", "replay/" + plead, "--samples", "3",
+               "--db", db, "--quiet"), 0, "run 3", "third eval")
+    r = run("compare", "2", "3", "--db", db, "--format", "json")
+    expect(r, 0, None, "compare 2 3")
+    if r.returncode == 0:
+        from scipy import stats
+        cmp = json.loads(r.stdout)
+        ps = []
+        for c in cmp["conditions"]:
+            k1, n1, k2, n2 = c["k_a"], c["n_a"], c["k_b"], c["n_b"]
+            p = stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue
+            ps.append(p)
+            w1 = stats.binomtest(k1, n1).proportion_ci(method="wilson")
+            w2 = stats.binomtest(k2, n2).proportion_ci(method="wilson")
+            p1, p2 = k1 / n1, k2 / n2
+            lo = p1 - p2 - ((p1 - w1.low) ** 2 + (w2.high - p2) ** 2) ** 0.5
+            hi = p1 - p2 + ((w1.high - p1) ** 2 + (p2 - w2.low) ** 2) ** 0.5
+            for got, want, what in ((c["fisher_p"], p, "p"), (c["ci_low"], lo, "low"),
+                                    (c["ci_high"], hi, "high"), (c["diff"], p1 - p2, "diff")):
+                if abs(got - want) > 1e-9:
+                    fails.append(f"compare {c['condition']} {what}: {got} vs scipy {want}")
+        qs = stats.false_discovery_control(ps, method="bh")
+        for c, q in zip(cmp["conditions"], qs):
+            if abs(c["bh_q"] - q) > 1e-9:
+                fails.append(f"compare {c['condition']} BH q: {c['bh_q']} vs scipy {q}")
+        if [c["k_a"] for c in cmp["conditions"]] != [3, 0, 3, 0, 3, 0] or \
+                any(c["k_b"] for c in cmp["conditions"]):
+            fails.append(f"compare counts: {cmp['conditions']}")
+
     # Propensity needs log-likelihoods, which a replay model cannot give.
     expect(run("propensity", "--suite", SUITE, "--model", M, "--db", db), 1,
            "cannot score log-likelihoods", "propensity on replay")
