@@ -104,8 +104,10 @@ int am_cache_get(struct am_cache *c, const char *key, struct am_chat_reply *repl
 /* Store a successful reply (errors are never cached); a no-op unless the mode is on. */
 int am_cache_put(struct am_cache *c, const char *key, const char *model_id,
                  const struct am_chat_reply *reply, struct am_err *err);
-/* Writes are batched in one transaction; this commits them (the HTTP engine calls it whenever
- * it waits, and am_cache_close does too). Other readers see rows only after it. */
+/* New rows wait in memory (lookups already see them); this writes them in one transaction
+ * (the HTTP engine calls it whenever it waits and at the end of a run; am_cache_close does
+ * too). No transaction stays open between calls, so other connections to the same file (the
+ * run's store) never find it locked by the cache. */
 int am_cache_flush(struct am_cache *c, struct am_err *err);
 long am_cache_hits(const struct am_cache *c);
 long am_cache_misses(const struct am_cache *c);

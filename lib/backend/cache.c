@@ -8,13 +8,22 @@
 #include "amlab/log.h"
 #include "amlab/str.h"
 
+/* A reply waiting to be written. */
+struct pending_row {
+	struct pending_row *next;
+	char *key, *model, *reply;
+};
+
 struct am_cache {
 	sqlite3 *db;
 	sqlite3_stmt *get;
 	sqlite3_stmt *put;
-	sqlite3_stmt *touch;
 	enum am_cache_mode mode;
-	bool in_txn; /* writes are batched into one transaction until am_cache_flush */
+	/* New rows wait in memory and are written in one transaction by am_cache_flush. No
+	 * transaction stays open between calls: the run's store, often the same file on another
+	 * connection, commits an episode from inside done() and must never find it locked. */
+	struct pending_row *pending, **pending_tail;
+	size_t n_pending;
 	char *path;
 	long hits, misses;
 };
@@ -39,27 +48,46 @@ static int db_fail(struct am_cache *c, int code, const char *what, struct am_err
 	                 c->db ? sqlite3_errmsg(c->db) : "cannot open");
 }
 
-static int begin_writes(struct am_cache *c, struct am_err *err)
+static void pending_free(struct am_cache *c)
 {
-	if (c->in_txn)
-		return 0;
-	if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(c, AM_EIO, "begin", err);
-	c->in_txn = true;
-	return 0;
+	while (c->pending) {
+		struct pending_row *r = c->pending;
+		c->pending = r->next;
+		am_free(r->key);
+		am_free(r->model);
+		am_free(r->reply);
+		am_free(r);
+	}
+	c->pending_tail = &c->pending;
+	c->n_pending = 0;
 }
 
 int am_cache_flush(struct am_cache *c, struct am_err *err)
 {
-	if (!c || !c->in_txn)
+	if (!c || !c->pending)
 		return 0;
-	c->in_txn = false;
-	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		int rc = db_fail(c, AM_EIO, "commit", err);
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-		return rc;
+	int rc = 0;
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_fail(c, AM_EIO, "begin", err);
+		goto out;
 	}
-	return 0;
+	for (struct pending_row *r = c->pending; r && rc == 0; r = r->next) {
+		sqlite3_bind_text(c->put, 1, r->key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(c->put, 2, r->model, -1, SQLITE_STATIC);
+		sqlite3_bind_text(c->put, 3, r->reply, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(c->put, 4, (sqlite3_int64)time(NULL) * 1000);
+		if (sqlite3_step(c->put) != SQLITE_DONE)
+			rc = db_fail(c, AM_EIO, "insert", err);
+		sqlite3_reset(c->put);
+		sqlite3_clear_bindings(c->put);
+	}
+	if (rc == 0 && sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_fail(c, AM_EIO, "commit", err);
+	if (rc < 0)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pending_free(c); /* on failure the rows are lost: they only cost a repeated request */
+	return rc;
 }
 
 void am_cache_close(struct am_cache *c)
@@ -69,9 +97,9 @@ void am_cache_close(struct am_cache *c)
 	struct am_err err = {0};
 	if (am_cache_flush(c, &err) < 0)
 		am_log_warn("%s", err.msg);
+	pending_free(c);
 	sqlite3_finalize(c->get);
 	sqlite3_finalize(c->put);
-	sqlite3_finalize(c->touch);
 	if (c->db)
 		sqlite3_close(c->db);
 	am_free(c->path);
@@ -89,6 +117,7 @@ int am_cache_open(const char *db_path, enum am_cache_mode mode, struct am_cache 
 		return am_err_set(err, AM_ENOMEM, "out of memory");
 	}
 	c->mode = mode;
+	c->pending_tail = &c->pending;
 	if (mode == AM_CACHE_OFF) {
 		*out = c;
 		return 0;
@@ -109,8 +138,7 @@ int am_cache_open(const char *db_path, enum am_cache_mode mode, struct am_cache 
 		                  " key TEXT PRIMARY KEY,"
 		                  " model TEXT NOT NULL,"
 		                  " reply TEXT NOT NULL,"
-		                  " created_ms INTEGER NOT NULL,"
-		                  " hits INTEGER NOT NULL DEFAULT 0)";
+		                  " created_ms INTEGER NOT NULL)";
 		if (sqlite3_exec(c->db, ddl, NULL, NULL, NULL) != SQLITE_OK) {
 			rc = db_fail(c, AM_EIO, "creating table http_cache", err);
 			goto out;
@@ -119,10 +147,7 @@ int am_cache_open(const char *db_path, enum am_cache_mode mode, struct am_cache 
 		        c->db,
 		        "INSERT OR REPLACE INTO http_cache(key, model, reply, created_ms)"
 		        " VALUES(?1, ?2, ?3, ?4)",
-		        -1, &c->put, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(c->db,
-		                       "UPDATE http_cache SET hits = hits + 1 WHERE key = ?1", -1,
-		                       &c->touch, NULL) != SQLITE_OK) {
+		        -1, &c->put, NULL) != SQLITE_OK) {
 			rc = db_fail(c, AM_EIO, "preparing statements", err);
 			goto out;
 		}
@@ -172,11 +197,14 @@ int am_cache_get(struct am_cache *c, const char *key, struct am_chat_reply *repl
 		return 0;
 	int rc = 0;
 	am_json *j = NULL;
+	const struct pending_row *p = c->pending; /* written soon: already a hit */
+	while (p && strcmp(p->key, key) != 0)
+		p = p->next;
 	sqlite3_bind_text(c->get, 1, key, -1, SQLITE_STATIC);
-	int s = sqlite3_step(c->get);
+	int s = p ? SQLITE_ROW : sqlite3_step(c->get);
 	if (s == SQLITE_ROW) {
-		const char *text = (const char *)sqlite3_column_text(c->get, 0);
-		int n = sqlite3_column_bytes(c->get, 0);
+		const char *text = p ? p->reply : (const char *)sqlite3_column_text(c->get, 0);
+		int n = p ? (int)strlen(p->reply) : sqlite3_column_bytes(c->get, 0);
 		if ((rc = am_json_parse(text ? text : "", (size_t)n, "http_cache.reply", &j, err)) <
 		        0 ||
 		    (rc = am_chat_reply_from_json(j, reply, err)) < 0) {
@@ -195,11 +223,6 @@ out:
 	sqlite3_reset(c->get);
 	sqlite3_clear_bindings(c->get);
 	am_json_free(j);
-	if (*found && c->touch && begin_writes(c, NULL) == 0) {
-		sqlite3_bind_text(c->touch, 1, key, -1, SQLITE_STATIC);
-		(void)sqlite3_step(c->touch);
-		sqlite3_reset(c->touch);
-	}
 	return rc;
 }
 
@@ -211,17 +234,28 @@ int am_cache_put(struct am_cache *c, const char *key, const char *model_id,
 	am_json *j = NULL;
 	struct am_buf text = AM_BUF_INIT;
 	int rc;
+	struct pending_row *row = NULL;
 	if ((rc = am_chat_reply_to_json(reply, &j, err)) < 0 ||
-	    (rc = am_json_dump(j, true, &text, err)) < 0 || (rc = begin_writes(c, err)) < 0)
+	    (rc = am_json_dump(j, true, &text, err)) < 0)
 		goto out;
-	sqlite3_bind_text(c->put, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(c->put, 2, model_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(c->put, 3, text.data, (int)text.len, SQLITE_STATIC);
-	sqlite3_bind_int64(c->put, 4, (sqlite3_int64)time(NULL) * 1000);
-	if (sqlite3_step(c->put) != SQLITE_DONE)
-		rc = db_fail(c, AM_EIO, "insert", err);
-	sqlite3_reset(c->put);
-	sqlite3_clear_bindings(c->put);
+	row = am_calloc(1, sizeof(*row));
+	if (!row || !(row->key = am_strdup(key)) || !(row->model = am_strdup(model_id)) ||
+	    !(row->reply = am_buf_detach(&text, NULL, err))) {
+		if (row) {
+			am_free(row->key);
+			am_free(row->model);
+			am_free(row);
+		}
+		rc = am_err_set(err, AM_ENOMEM, "out of memory");
+		goto out;
+	}
+	*c->pending_tail = row;
+	c->pending_tail = &row->next;
+	/* A server that answers faster than the loop ever waits would let the list grow without
+	 * end (and lookups scan it): write a batch now. Safe here, before done(), since the
+	 * transaction is closed again before this returns. */
+	if (++c->n_pending >= 256)
+		rc = am_cache_flush(c, err);
 out:
 	am_json_free(j);
 	am_buf_free(&text);
@@ -233,6 +267,9 @@ int am_cache_count(struct am_cache *c, long *out, struct am_err *err)
 	*out = 0;
 	if (!c || !c->db)
 		return 0;
+	int frc = am_cache_flush(c, err);
+	if (frc < 0)
+		return frc;
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM http_cache", -1, &st, NULL) !=
 	    SQLITE_OK)

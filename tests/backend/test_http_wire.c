@@ -1,6 +1,7 @@
 /* test_http_wire.c: what the backends put on the wire and read back (OpenAI Chat Completions,
  * Anthropic Messages, /completions scoring), the response cache, and the AIMD and header
  * parsing logic under the fake clock. */
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "amlab/backend.h"
@@ -366,6 +367,72 @@ static void test_cache_modes(void)
 	unlink(path);
 }
 
+/* The eval's store shares the database file on its own connection and commits each episode
+ * from inside done(): the cache must never hold the file locked then. */
+struct store_src {
+	struct test_source ts;
+	sqlite3 *db;
+	int commits, failures;
+};
+
+static void store_done(void *ctx, void *tag, struct am_chat_reply *r)
+{
+	struct store_src *s = ctx;
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, "INSERT INTO episodes_sim(x) VALUES(1)", NULL, NULL, &msg) ==
+	    SQLITE_OK) {
+		s->commits++;
+	} else {
+		s->failures++;
+		fprintf(stderr, "  store write inside done(): %s\n", msg ? msg : "?");
+	}
+	sqlite3_free(msg);
+	ts_done(&s->ts, tag, r);
+}
+
+static void test_cache_shares_file_with_store(void)
+{
+	char path[] = "/tmp/amlab-cache-store-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	struct am_cache *cache = NULL;
+	struct am_err err = {0};
+	AM_CHECK_INT(am_cache_open(path, AM_CACHE_ON, &cache, &err), 0);
+	struct store_src s;
+	memset(&s, 0, sizeof(s));
+	AM_CHECK_INT(sqlite3_open(path, &s.db), SQLITE_OK);
+	sqlite3_busy_timeout(s.db, 200);
+	AM_CHECK_INT(sqlite3_exec(s.db, "CREATE TABLE episodes_sim(x INTEGER)", NULL, NULL, NULL),
+	             SQLITE_OK);
+	struct am_http_config cfg = {.cache = cache};
+	struct am_model *m = open_id("openai/shared", false, &cfg);
+	ts_init(&s.ts, 30);
+	for (size_t i = 0; i < 30; i++) {
+		char t[32];
+		snprintf(t, sizeof(t), "ID=%zu", 300 + i % 15); /* the second half are cache hits */
+		ts_set_text(&s.ts, i, t);
+		s.ts.reqs[i].sample_index = (int)(i % 15);
+		s.ts.reqs[i].seed = i % 15;
+	}
+	struct am_request_source src = {&s, ts_next, store_done, ts_finished};
+	AM_CHECK_INT(m->ops->run(m, &src, &err), 0);
+	AM_CHECK_INT(s.commits, 30);
+	AM_CHECK_INT(s.failures, 0);
+	long rows = 0;
+	AM_CHECK_INT(am_cache_count(cache, &rows, &err), 0);
+	AM_CHECK_INT(rows, 15);
+	ts_free(&s.ts);
+	am_model_close(m);
+	am_cache_close(cache);
+	sqlite3_close(s.db);
+	char p2[160];
+	snprintf(p2, sizeof(p2), "%s-wal", path);
+	unlink(p2);
+	snprintf(p2, sizeof(p2), "%s-shm", path);
+	unlink(p2);
+	unlink(path);
+}
+
 static void test_reply_json_roundtrip(void)
 {
 	struct am_tool_call call = {"c1", "f", "{\"a\":1}"};
@@ -557,6 +624,7 @@ int main(void)
 	AM_RUN(test_anthropic_request_and_reply);
 	AM_RUN(test_logprob_via_completions);
 	AM_RUN(test_cache_modes);
+	AM_RUN(test_cache_shares_file_with_store);
 	AM_RUN(test_reply_json_roundtrip);
 	AM_RUN(test_aimd_fake_clock);
 	AM_RUN(test_endpoint_env);
