@@ -71,6 +71,23 @@ check(rc == 2, f"validate without PATH is a usage error, got {rc}")
 rc, out, err = run("validate", "--frobnicate", "x")
 check(rc == 2, f"unknown option is a usage error, got {rc}")
 
+# a detector the scenario loader accepts but the world cannot compile (a bad regular expression)
+# is still caught by validate, which hands every condition to the world
+import shutil
+import tempfile
+with tempfile.TemporaryDirectory() as tmp:
+    bad = os.path.join(tmp, "tiny")
+    shutil.copytree(os.path.join(SRC, "tests/scenario/base-tiny"), bad)
+    y = os.path.join(bad, "scenario.yaml")
+    with open(y) as f:
+        text = f.read()
+    text = text.replace('text_any: ["or else"]}', 'text_regex: "([unclosed"}')
+    with open(y, "w") as f:
+        f.write(text)
+    rc, out, err = run("validate", bad)
+    check(rc == 1 and "condition tiny/replacement/on: detectors:" in err and "threat_mail" in err,
+          f"validate reports a detector the world rejects: {rc} {err!r}")
+
 # --hashes matches the golden file of the held-out suite
 rc, out, err = run("validate", "--hashes", "suites/heldout")
 with open(os.path.join(SRC, "tests/scenario/golden/heldout.txt")) as f:
