@@ -32,7 +32,7 @@ struct am_kernel_ctx {
 	bool f32_activations;  /* multiply dequantized weights with float activations (slower,
 	                          no 8-bit rounding of activations) */
 	size_t f32_min_tokens; /* batches of at least this many tokens use float activations
-	                          anyway (0: the default, 4) */
+	                          anyway (0: the default, 6) */
 };
 
 void am_kernel_ctx_free(struct am_kernel_ctx *k);

@@ -10,7 +10,7 @@
 #include <math.h>
 
 #define TILE_ROWS      16
-#define F32_MIN_TOKENS 4
+#define F32_MIN_TOKENS 6
 
 static bool use_avx2(bool force_generic)
 {
@@ -178,9 +178,9 @@ int am_matmul_multi(struct am_kernel_ctx *k, size_t n_mats, const struct am_qmat
 	                       .ys = ys,
 	                       .avx2 = use_avx2(k->force_generic)};
 	size_t cols = ws[0]->cols;
-	/* Batches of several tokens amortize dequantizing a weight tile over all of them and then
-	 * run at f32 FMA speed, exactly; single tokens use the 8-bit integer dot products, which
-	 * read the quantized weights directly. */
+	/* Batches of many tokens (prefill) amortize dequantizing a weight tile over all of them and
+	 * then run at f32 FMA speed, exactly; smaller ones (decoding, batched decoding) use the
+	 * 16-bit integer dot products, which read the quantized weights directly. */
 	j.f32 =
 	    k->f32_activations || n_tok >= (k->f32_min_tokens ? k->f32_min_tokens : F32_MIN_TOKENS);
 	bool any_qa = false, any_f32 = false;

@@ -31,6 +31,11 @@ add_test(NAME engine/model_smollm2_ref
 add_test(NAME engine/model_cli_ref
          COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/engine/test_model_ref.py cli
                  $<TARGET_FILE:engine_probe> ${CMAKE_SOURCE_DIR}/models/SmolLM2-135M-Instruct.Q4_1.gguf)
+# The real Gemma 3 270M when models/gemma-3-270m-q4_k_m.gguf is present (skipped otherwise).
+add_test(NAME engine/model_gemma3_ref
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/engine/test_model_ref.py gemma3
+                 $<TARGET_FILE:engine_probe_fast> ${CMAKE_SOURCE_DIR}/models/SmolLM2-135M-Instruct.Q4_1.gguf)
+set_tests_properties(engine/model_gemma3_ref PROPERTIES SKIP_RETURN_CODE 77)
 set_tests_properties(engine/model_quant_ref engine/model_arch_ref engine/model_smollm2_ref
-                     engine/model_cli_ref
+                     engine/model_cli_ref engine/model_gemma3_ref
                      PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS engine TIMEOUT 600)

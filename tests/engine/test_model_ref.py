@@ -325,9 +325,26 @@ def test_cli(probe, model):
                   + ("" if got == want else f"\n  got  {got!r}\n  want {want!r}"))
 
 
+def test_gemma3(probe, _model):
+    """The real Gemma 3 270M (Q4_K_M: Q4_K, Q5_0, Q6_K, Q8_0 tensors, 262k vocabulary) over 560
+    tokens of the fixed text, past its 512-token sliding window, when the file is present (it
+    is not part of the default setup): exit 77 (skipped) otherwise."""
+    src = os.environ.get("AMLAB_SOURCE_DIR", os.path.join(HERE, "..", ".."))
+    path = os.path.join(os.environ.get("AMLAB_MODELS_DIR", os.path.join(src, "models")),
+                        "gemma-3-270m-q4_k_m.gguf")
+    if not os.path.exists(path):
+        print(f"skipped: {path} is not present")
+        sys.exit(77)
+    with open(os.path.join(HERE, "ppl_text.txt"), encoding="utf-8") as f:
+        ids = [2] + tokenize(path, f.read())  # <bos>: the tokenizer asks for one
+    check(len(ids) > 512, f"{len(ids)} tokens pass the 512-token window")
+    compare(probe, path, ids, ref_model.RefModel(path), "Gemma 3 270M Q4_K_M", steps=32, ppl=True)
+
+
 def main():
     mode, probe, model = sys.argv[1], sys.argv[2], sys.argv[3]
-    {"quant": test_quant, "arch": test_arch, "smollm2": test_smollm2, "cli": test_cli}[mode](probe, model)
+    {"quant": test_quant, "arch": test_arch, "smollm2": test_smollm2, "cli": test_cli,
+     "gemma3": test_gemma3}[mode](probe, model)
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed")
         sys.exit(1)
