@@ -21,3 +21,12 @@ add_test(NAME backend/wire_types_python_clients
                  $<TARGET_FILE:wire_dump>)
 set_tests_properties(backend/wire_types_python_clients PROPERTIES
                      ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS backend TIMEOUT 120)
+
+# amlab serve over the embedded SmolLM2 (models/, put there by scripts/setup) on amlab's own
+# engine, under the official openai client.
+add_test(NAME backend/serve_local_smollm2_openai_client
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/backend/serve_local_peer.py
+                 $<TARGET_FILE:amlab>)
+set_tests_properties(backend/serve_local_smollm2_openai_client PROPERTIES
+                     ENVIRONMENT "${AMLAB_TEST_ENV};NO_PROXY=*;no_proxy=*"
+                     LABELS backend TIMEOUT 600)
