@@ -96,6 +96,9 @@ struct am_local_options {
 };
 int am_local_open(const char *id_or_path, const struct am_local_options *opts,
                   struct am_model **out, struct am_err *err);
+/* Reply text as valid UTF-8 (replies go into JSON): a trailing character cut short by the token
+ * limit is dropped, other invalid bytes become U+FFFD. am_malloc'd; NULL when out of memory. */
+char *am_engine_valid_utf8(const char *s, size_t n);
 /* Resolve a model id to a file path (am_malloc'd). */
 int am_local_resolve(const char *id_or_path, char **path, struct am_err *err);
 

@@ -224,6 +224,73 @@ static bool check_stop(const struct am_chat_request *req, struct sample *s, size
 	return s->done;
 }
 
+/* Length of the valid UTF-8 sequence starting at p (1..4), or 0 when invalid/incomplete. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	size_t len;
+	unsigned min;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF) {
+		len = 2;
+		min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	unsigned cp = c & (0x7F >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+/* Reply text must be valid UTF-8 (it goes into JSON): a character cut by the token limit is
+ * dropped, other invalid bytes (a model can emit any byte token) become U+FFFD. */
+char *am_engine_valid_utf8(const char *s, size_t n)
+{
+	if (am_utf8_valid(s, n))
+		return am_strndup(s, n);
+	struct am_buf b = AM_BUF_INIT;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		size_t k = utf8_seq_len(p + i, n - i);
+		if (k) {
+			if (am_buf_append(&b, p + i, k, NULL) < 0)
+				goto fail;
+			i += k;
+			continue;
+		}
+		/* an incomplete sequence at the very end: the limit cut a character */
+		bool tail = true;
+		for (size_t j = i + 1; j < n; j++)
+			if ((p[j] & 0xC0) != 0x80)
+				tail = false;
+		if (tail && p[i] >= 0xC2 && p[i] <= 0xF4 && n - i < 4)
+			break;
+		if (am_buf_append(&b, "\xEF\xBF\xBD", 3, NULL) < 0)
+			goto fail;
+		i++;
+	}
+	return am_buf_detach(&b, NULL, NULL);
+fail:
+	am_buf_free(&b);
+	return NULL;
+}
+
 static int finish_reply(struct am_local *L, struct pulled *p, struct group *g, struct sample *s,
                         struct am_chat_reply *r)
 {
@@ -234,7 +301,7 @@ static int finish_reply(struct am_local *L, struct pulled *p, struct group *g, s
 	size_t len = s->finish && strcmp(s->finish, "stop") == 0 && s->stop_at < s->text.len
 	                 ? s->stop_at
 	                 : s->text.len;
-	r->content = am_strndup(s->text.data ? s->text.data : "", len);
+	r->content = am_engine_valid_utf8(s->text.data ? s->text.data : "", len);
 	r->finish_reason = am_strdup(s->finish ? s->finish : "stop");
 	if (!r->content || !r->finish_reason)
 		return AM_ENOMEM;

@@ -225,6 +225,31 @@ static void test_bad_request(struct am_model *m)
 	am_chat_reply_free(&rep[0]);
 }
 
+static void test_valid_utf8(void)
+{
+	const struct {
+		const char *in;
+		size_t n;
+		const char *want;
+	} cases[] = {
+	    {"plain", 5, "plain"},
+	    {"caf\xc3\xa9", 5, "caf\xc3\xa9"},
+	    {"ab\xf0\x9f\x8c", 5, "ab"}, /* emoji cut by the token limit */
+	    {"a\xff"
+	     "b",
+	     3,
+	     "a\xef\xbf\xbd"
+	     "b"},                           /* a stray byte */
+	    {"a\xc3(", 3, "a\xef\xbf\xbd("}, /* a lead byte without continuation */
+	    {"\xed\xa0\x80x", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx"}, /* a surrogate */
+	};
+	for (size_t i = 0; i < AM_ARRAY_LEN(cases); i++) {
+		char *got = am_engine_valid_utf8(cases[i].in, cases[i].n);
+		AM_CHECK_STR(got, cases[i].want);
+		am_free(got);
+	}
+}
+
 static struct am_model *model;
 
 static void t_batched(void)
@@ -254,6 +279,7 @@ static void t_bad_request(void)
 
 int main(void)
 {
+	AM_RUN(test_valid_utf8);
 	AM_RUN(test_bad_inputs);
 	model = open_model();
 	if (model) {

@@ -304,6 +304,23 @@ def test_cli(probe, model):
         check(n == len(k_ids), f"logprob token count {n} == {len(k_ids)}")
         check(abs(got - want) <= 1e-3 * max(1.0, abs(want)),
               f"logprob {ctx!r} + {cont!r}: {got:.5f} vs reference {want:.5f}")
+    # amlab generate: usage errors exit 2, failures exit 1 naming the problem, seeds reproduce
+    def gen(*args):
+        return subprocess.run([os.environ["AMLAB_BIN"], "generate", *args], capture_output=True, text=True)
+    r = gen("--prompt", "hi")
+    check(r.returncode == 2 and "--model" in r.stderr, f"generate without --model: exit {r.returncode}")
+    r = gen("--model", model, "--prompt", "hi", "--top-p", "3")
+    check(r.returncode == 2 and "top-p" in r.stderr, f"generate --top-p 3: exit {r.returncode}")
+    r = gen("--model", "/nonexistent/m.gguf", "--prompt", "hi")
+    check(r.returncode == 1 and "/nonexistent/m.gguf" in r.stderr, f"generate with a missing model: exit {r.returncode}")
+    args = ["--model", model, "--prompt", "Name a fruit.", "--samples", "3", "--seed", "4",
+            "--temperature", "1.2", "--max-tokens", "6", "--threads", "2"]
+    a, b = gen(*args), gen(*args)
+    check(a.returncode == 0 and a.stdout == b.stdout and a.stdout.count("--- sample") == 3,
+          f"generate: 3 samples, the same seed twice gives the same text: {a.stdout!r}")
+    samples = [blk.split("\n", 1)[1] for blk in a.stdout.split("--- sample ")[1:]]
+    check(len(set(samples)) > 1, "generate: the 3 samples (seeds 4, 5, 6) are not all equal")
+
     import jinja2
     r = gguf.GGUFReader(model)
     src = r.fields["tokenizer.chat_template"].contents()
