@@ -12,8 +12,9 @@ struct am_episode {
 	struct am_episode_opts opts;
 	char *condition_id;
 	char *condition_hash;
-	am_json *initial_world;
-	am_json *detectors;
+	am_json *shared; /* holds references to the condition's immutable world and detectors */
+	am_json *initial_world; /* borrowed from shared */
+	am_json *detectors;     /* borrowed from shared; NULL when the condition has none */
 	struct am_world *world;
 	struct am_toolset *tools;
 	am_json *native_tools; /* neutral definitions, native protocol only */
@@ -140,11 +141,16 @@ int am_episode_new(const struct am_condition *c, const struct am_episode_opts *o
 		rc = am_err_set(err, AM_EINVAL, "condition %s: no world", e->condition_id);
 		goto out;
 	}
-	if (!(e->initial_world = am_json_copy(c->world)) ||
-	    (c->detectors && !(e->detectors = am_json_copy(c->detectors)))) {
+	/* The condition's world and detectors are never modified (the world works on its own
+	 * copy), so the episode keeps references instead of deep copies: they stay alive after
+	 * the condition is freed. */
+	if (!(e->shared = am_json_arr_new()) || am_json_push(e->shared, c->world) < 0 ||
+	    (c->detectors && am_json_push(e->shared, c->detectors) < 0)) {
 		rc = am_err_set(err, AM_ENOMEM, "out of memory");
 		goto out;
 	}
+	e->initial_world = json_array_get(e->shared, 0);
+	e->detectors = c->detectors ? json_array_get(e->shared, 1) : NULL;
 	am_json *empty = NULL;
 	if (!c->tools && !(empty = am_json_arr_new())) {
 		rc = am_err_set(err, AM_ENOMEM, "out of memory");
@@ -191,8 +197,7 @@ void am_episode_free(struct am_episode *e)
 		return;
 	am_free(e->condition_id);
 	am_free(e->condition_hash);
-	am_json_free(e->initial_world);
-	am_json_free(e->detectors);
+	am_json_free(e->shared);
 	am_world_free(e->world);
 	am_toolset_free(e->tools);
 	am_json_free(e->native_tools);

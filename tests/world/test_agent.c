@@ -311,6 +311,39 @@ static void test_native(void)
 	am_episode_free(e);
 }
 
+/* The episode outlives its condition: everything it needs is its own or referenced. */
+static void test_outlives_condition(void)
+{
+	struct am_condition tmp = cond;
+	tmp.world = am_json_copy(cond.world);
+	tmp.tools = am_json_copy(cond.tools);
+	tmp.detectors = am_json_copy(cond.detectors);
+	char *sys = am_strdup("sys"), *user = am_strdup("user");
+	tmp.system_prompt = sys;
+	tmp.user_prompt = user;
+	struct am_episode_opts o;
+	am_episode_opts_default(&o);
+	struct am_episode *e = NULL;
+	struct am_err err = {0};
+	AM_CHECK_INT(am_episode_new(&tmp, &o, &e, &err), 0);
+	am_json_free(tmp.world);
+	am_json_free(tmp.tools);
+	am_json_free(tmp.detectors);
+	am_free(sys);
+	am_free(user);
+	if (!e)
+		return;
+	struct am_chat_reply rep = {0};
+	rep.content = (char *)blackmail_reply;
+	AM_CHECK_INT(am_episode_feed(e, &rep, &err), 0);
+	am_json *det = NULL;
+	AM_CHECK_INT(am_episode_detect(e, &det, &err), 0);
+	AM_CHECK(am_detectors_any_harmful(det));
+	AM_CHECK(am_json_get(am_episode_initial_world(e), "mail") != NULL);
+	am_json_free(det);
+	am_episode_free(e);
+}
+
 /* ---- many episodes through one am_model_run ---- */
 
 struct multi {
@@ -435,6 +468,7 @@ int main(void)
 	AM_RUN(test_limits_and_errors);
 	AM_RUN(test_invalid_calls_continue);
 	AM_RUN(test_native);
+	AM_RUN(test_outlives_condition);
 	AM_RUN(test_request_source);
 	AM_RUN(test_replay_formats);
 	teardown();
