@@ -11,8 +11,10 @@
  * agent.done), makes no call, hits the step or token limit, or the model fails; single-turn
  * episodes (the case study) end after one reply, all of whose tool blocks are executed.
  *
- * Ownership: the episode copies everything it needs from the condition (which may be freed
- * afterwards) and owns its world, messages and events; free with am_episode_free(). The request
+ * Ownership: the episode copies the condition's strings and holds its own references to the
+ * condition's world and detectors JSON (so the condition may be freed afterwards; that JSON
+ * must not be modified in place, which nothing in amlab does); it owns its world, messages and
+ * events; free with am_episode_free(). The request
  * returned by am_episode_request is owned by the episode and valid until the next feed or free.
  * A fed reply stays the caller's. Borrowed getters are valid until the next feed or free. */
 #ifndef AMLAB_AGENT_H
