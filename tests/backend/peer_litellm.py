@@ -17,9 +17,9 @@ network namespace that has only `lo` (unshare -n, as root), and LiteLLM is told 
 its cost map or send telemetry in any case.
 
 Usage: peer_litellm.py PEER_LITELLM_DRIVER AMLAB
-Environment: AMLAB_LITELLM_PYTHON, the python of the virtual environment holding litellm[proxy]
-(default: $AMLAB_SOURCE_DIR/build/litellm-venv/bin/python, made by
-tests/backend/peer_litellm_setup.sh). Exits 77 (ctest: skipped) when it is missing."""
+Environment: AMLAB_LITELLM_PYTHON, a python that has litellm[proxy]. Without it: the virtual
+environment $AMLAB_SOURCE_DIR/build/litellm-venv (made by tests/backend/peer_litellm_setup.sh),
+else this python if it has litellm. Exits 77 (ctest: skipped) when none has."""
 import http.server
 import json
 import os
@@ -358,14 +358,17 @@ def main():
         return 2
     driver, amlab = sys.argv[1], sys.argv[2]
     src = os.environ.get("AMLAB_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-    litellm_python = os.environ.get("AMLAB_LITELLM_PYTHON",
-                                    os.path.join(src, "build", "litellm-venv", "bin", "python"))
-    if not os.access(litellm_python, os.X_OK) or subprocess.run(
-            [litellm_python, "-c", "import litellm.proxy.proxy_cli"], capture_output=True,
-            env=dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True")).returncode != 0:
-        print(f"SKIP: no litellm[proxy] at {litellm_python}; make it with "
+    venv_python = os.path.join(src, "build", "litellm-venv", "bin", "python")
+    candidates = ([os.environ["AMLAB_LITELLM_PYTHON"]] if os.environ.get("AMLAB_LITELLM_PYTHON")
+                  else [venv_python, sys.executable])
+    litellm_python = next((py for py in candidates if os.access(py, os.X_OK) and subprocess.run(
+        [py, "-c", "import litellm.proxy.proxy_cli"], capture_output=True,
+        env=dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True")).returncode == 0), None)
+    if litellm_python is None:
+        print(f"SKIP: no litellm[proxy] in {' or '.join(candidates)}; make it with "
               "tests/backend/peer_litellm_setup.sh (or set AMLAB_LITELLM_PYTHON)", flush=True)
         return 77
+    print(f"litellm from {litellm_python}", flush=True)
     # Re-run inside a network namespace with only loopback, where the kernel allows it.
     if os.environ.get("PEER_LITELLM_NETNS") is None:
         netns = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"]
