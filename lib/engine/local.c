@@ -356,113 +356,220 @@ static int start_sample(struct am_local *L, struct group *g, struct sample *s, b
 	return 0;
 }
 
-static int local_serve(struct am_local *L, struct pulled *reqs, size_t n_req,
-                       struct am_request_source *src, struct am_err *err)
+/* The requests being served: pulled requests, their samples (one each) and prompt groups. */
+struct serve {
+	struct pulled *reqs;
+	struct sample *samples;
+	size_t n, cap;
+	struct group *groups;
+	size_t n_groups, groups_cap;
+};
+
+static void serve_free(struct serve *st)
 {
-	struct group *groups = am_calloc(n_req, sizeof(*groups));
-	struct sample *samples = am_calloc(n_req, sizeof(*samples));
-	size_t n_groups = 0;
-	int32_t *btok = am_calloc((size_t)L->max_batch, sizeof(int32_t));
-	long *bpos = am_calloc((size_t)L->max_batch, sizeof(long));
-	int *bseq = am_calloc((size_t)L->max_batch, sizeof(int));
-	bool *bwant = am_calloc((size_t)L->max_batch, sizeof(bool));
-	struct am_llm_seq **bseqs = am_calloc((size_t)L->max_batch, sizeof(*bseqs));
-	size_t *bsample = am_calloc((size_t)L->max_batch, sizeof(size_t));
-	float *blogits = am_calloc((size_t)L->max_batch * L->n_vocab, sizeof(float));
+	for (size_t i = 0; i < st->n; i++)
+		sample_free(&st->samples[i]);
+	for (size_t g = 0; g < st->n_groups; g++) {
+		am_free(st->groups[g].toks);
+		am_free(st->groups[g].logits);
+		am_free(st->groups[g].error);
+	}
+	am_free(st->reqs);
+	am_free(st->samples);
+	am_free(st->groups);
+}
+
+/* Take one pulled request: render, tokenize, join a group with the same prompt whose samples
+ * have not all started (they share its prefill), or open a group. Bad requests are answered
+ * at once. Only a failure to allocate is an error. */
+static int serve_add(struct am_local *L, struct serve *st, const struct am_chat_request *rq,
+                     void *tag, struct am_request_source *src, struct am_err *err)
+{
+	struct sample *s = NULL;
+	if (st->n == st->cap) {
+		size_t nc = st->cap ? st->cap * 2 : 16;
+		struct pulled *r = am_reallocarray(st->reqs, nc, sizeof(*r));
+		if (r)
+			st->reqs = r;
+		struct sample *sm = am_reallocarray(st->samples, nc, sizeof(*sm));
+		if (sm)
+			st->samples = sm;
+		if (!r || !sm)
+			goto oom;
+		st->cap = nc;
+	}
+	if (st->n_groups == st->groups_cap) {
+		size_t nc = st->groups_cap ? st->groups_cap * 2 : 16;
+		struct group *g = am_reallocarray(st->groups, nc, sizeof(*g));
+		if (!g)
+			goto oom;
+		st->groups = g;
+		st->groups_cap = nc;
+	}
+	size_t i = st->n++;
+	st->reqs[i] = (struct pulled){.req = rq, .tag = tag};
+	s = &st->samples[i];
+	memset(s, 0, sizeof(*s));
+	s->req = i;
+	am_buf_init(&s->text, 0);
+	struct am_sampling_params sp = {.temperature = rq->temperature,
+	                                .top_k = rq->top_k,
+	                                .top_p = rq->top_p > 0 ? rq->top_p : 1.0,
+	                                .min_p = rq->min_p};
+	am_sampler_init(&s->sampler, &sp, rq->seed, 0);
+	s->max_tokens = rq->max_tokens > 0 ? rq->max_tokens : DEFAULT_MAX_TOKENS;
+	int32_t *toks = NULL;
+	size_t n = 0;
+	struct am_err rerr = {0};
+	int r2 = am_sampling_params_check(&sp, &rerr);
+	if (r2 == 0)
+		r2 = render_prompt(L, rq, &toks, &n, &rerr);
+	if (r2 == AM_ENOMEM)
+		goto oom;
+	if (r2 == 0 && (long)n >= L->n_ctx) {
+		r2 = AM_ELIMIT;
+		am_err_set(&rerr, AM_ELIMIT, "the prompt has %zu tokens; the context holds %ld", n,
+		           L->n_ctx);
+	}
+	if (r2 < 0) {
+		am_free(toks);
+		struct am_chat_reply r = {0};
+		if (am_chat_reply_set_error(&r, r2 == AM_ELIMIT ? "context_length" : "bad_request",
+		                            "%s", rerr.msg) < 0)
+			goto oom;
+		s->started = s->done = true;
+		src->done(src->ctx, tag, &r);
+		return 0;
+	}
+	size_t gi = st->n_groups;
+	for (size_t g = 0; g < st->n_groups; g++) {
+		struct group *gr = &st->groups[g];
+		if (gr->unstarted > 0 && gr->n == n &&
+		    memcmp(gr->toks, toks, n * sizeof(int32_t)) == 0) {
+			gi = g;
+			break;
+		}
+	}
+	if (gi == st->n_groups) {
+		memset(&st->groups[gi], 0, sizeof(st->groups[gi]));
+		st->groups[gi].toks = toks;
+		st->groups[gi].n = n;
+		st->n_groups++;
+	} else {
+		am_free(toks);
+	}
+	s->group = gi;
+	st->reqs[i].group = gi;
+	st->groups[gi].unstarted++;
+	return 0;
+oom : {
+	struct am_chat_reply r = {0};
+	am_chat_reply_set_error(&r, "internal", "out of memory");
+	src->done(src->ctx, tag, &r);
+}
+	return am_err_set(err, AM_ENOMEM, "out of memory");
+}
+
+/* Sample the next token of s; finishes it (and answers its request) when it ends. Returns
+ * the token to feed, or -1 when the sample is done. */
+static int next_token(struct am_local *L, struct serve *st, size_t i, struct am_request_source *src,
+                      int32_t *tok, struct am_err *err)
+{
+	struct sample *s = &st->samples[i];
+	const struct am_chat_request *rq = st->reqs[i].req;
+	int rc;
+	*tok = -1;
+	int32_t t = am_sampler_sample(&s->sampler, s->logits, L->n_vocab);
+	if (t < 0)
+		return am_err_set(err, AM_ENOMEM, "out of memory");
+	if (am_tokenizer_is_eog(L->tok, t)) {
+		s->done = true;
+		s->finish = "stop";
+		s->stop_at = s->text.len;
+	} else {
+		if (rq->want_logprobs) {
+			if (s->n_lps == s->lps_cap) {
+				size_t cap = s->lps_cap ? s->lps_cap * 2 : 64;
+				double *lp = am_reallocarray(s->lps, cap, sizeof(double));
+				if (!lp)
+					return am_err_set(err, AM_ENOMEM, "out of memory");
+				s->lps = lp;
+				s->lps_cap = cap;
+			}
+			s->lps[s->n_lps++] = am_logprob_of(s->logits, L->n_vocab, t);
+		}
+		size_t prev = s->text.len;
+		if ((rc = am_tokenizer_decode(L->tok, &t, 1, false, &s->text, err)) < 0)
+			return rc;
+		s->n_gen++;
+		if (check_stop(rq, s, prev)) {
+			s->finish = "stop";
+		} else if (s->n_gen >= s->max_tokens || s->slot->seq.n_pos + 1 >= L->n_ctx) {
+			s->done = true;
+			s->finish = "length";
+			s->stop_at = s->text.len;
+		}
+	}
+	if (!s->done) {
+		*tok = t;
+		return 0;
+	}
+	struct am_chat_reply r;
+	int fr = finish_reply(L, &st->reqs[i], &st->groups[s->group], s, &r);
+	s->slot->busy = false;
+	if (fr < 0) {
+		am_chat_reply_free(&r);
+		return am_err_set(err, AM_ENOMEM, "out of memory");
+	}
+	/* done() may make new requests ready (the next turn); they are pulled next step */
+	src->done(src->ctx, st->reqs[i].tag, &r);
+	return 0;
+}
+
+/* Continuous batching: pull ready requests whenever the batch has room, start samples, and
+ * step every active sample by one token per forward pass, until nothing is active and no
+ * request is ready. */
+static int local_serve(struct am_local *L, struct am_request_source *src, struct am_err *err)
+{
+	struct serve st = {0};
+	size_t mb = (size_t)L->max_batch;
+	int32_t *btok = am_calloc(mb, sizeof(int32_t));
+	long *bpos = am_calloc(mb, sizeof(long));
+	int *bseq = am_calloc(mb, sizeof(int));
+	bool *bwant = am_calloc(mb, sizeof(bool));
+	struct am_llm_seq **bseqs = am_calloc(mb, sizeof(*bseqs));
+	size_t *bsample = am_calloc(mb, sizeof(size_t));
+	float *blogits = am_calloc(mb * L->n_vocab, sizeof(float));
 	int rc = 0;
-	if (!groups || !samples || !btok || !bpos || !bseq || !bwant || !bseqs || !bsample ||
-	    !blogits) {
+	if (!btok || !bpos || !bseq || !bwant || !bseqs || !bsample || !blogits) {
 		rc = am_err_set(err, AM_ENOMEM, "out of memory");
 		goto out;
 	}
-	/* render, tokenize and group */
-	for (size_t i = 0; i < n_req; i++) {
-		int32_t *toks = NULL;
-		size_t n = 0;
-		struct am_err rerr = {0};
-		const struct am_chat_request *rq = reqs[i].req;
-		struct sample *s = &samples[i];
-		s->req = i;
-		am_buf_init(&s->text, 0);
-		struct am_sampling_params sp = {.temperature = rq->temperature,
-		                                .top_k = rq->top_k,
-		                                .top_p = rq->top_p > 0 ? rq->top_p : 1.0,
-		                                .min_p = rq->min_p};
-		am_sampler_init(&s->sampler, &sp, rq->seed, 0);
-		s->max_tokens = rq->max_tokens > 0 ? rq->max_tokens : DEFAULT_MAX_TOKENS;
-		int r2 = am_sampling_params_check(&sp, &rerr);
-		if (r2 == 0)
-			r2 = render_prompt(L, rq, &toks, &n, &rerr);
-		if (r2 == AM_ENOMEM) {
-			am_free(toks);
-			rc = am_err_set(err, AM_ENOMEM, "out of memory");
-			goto out;
-		}
-		size_t gi = n_groups;
-		if (r2 == 0) {
-			for (size_t g = 0; g < n_groups; g++)
-				if (!groups[g].error && groups[g].n == n &&
-				    memcmp(groups[g].toks, toks, n * sizeof(int32_t)) == 0) {
-					gi = g;
-					break;
-				}
-		}
-		if (gi == n_groups) {
-			struct group *g = &groups[n_groups++];
-			g->toks = toks;
-			g->n = n;
-			toks = NULL;
-			if (r2 < 0) {
-				g->error_kind = "bad_request";
-				g->error = am_strdup(rerr.msg);
-			} else if ((long)n >= L->n_ctx) {
-				g->error_kind = "context_length";
-				struct am_buf m = AM_BUF_INIT;
-				am_buf_printf(&m, NULL,
-				              "the prompt has %zu tokens; the context holds %ld", n,
-				              L->n_ctx);
-				g->error = am_buf_detach(&m, NULL, NULL);
-			}
-			if ((r2 < 0 || (long)n >= L->n_ctx) && !g->error) {
-				rc = am_err_set(err, AM_ENOMEM, "out of memory");
-				goto out;
-			}
-		}
-		am_free(toks);
-		s->group = gi;
-		reqs[i].group = gi;
-		groups[gi].unstarted++;
-	}
-	/* failed requests are answered at once */
-	for (size_t i = 0; i < n_req; i++) {
-		struct group *g = &groups[samples[i].group];
-		if (!g->error)
-			continue;
-		struct am_chat_reply r = {0};
-		if (am_chat_reply_set_error(&r, g->error_kind, "%s", g->error) < 0) {
-			rc = am_err_set(err, AM_ENOMEM, "out of memory");
-			goto out;
-		}
-		samples[i].done = samples[i].started = true;
-		src->done(src->ctx, reqs[i].tag, &r);
-	}
-	size_t n_left = 0;
-	for (size_t i = 0; i < n_req; i++)
-		n_left += !samples[i].done;
-	size_t next = 0; /* next sample to start, in request order */
-	while (n_left > 0) {
-		/* start samples while the batch has room and slots are free */
+	size_t next = 0; /* first sample that may not have started, in pull order */
+	for (;;) {
 		size_t active = 0;
-		for (size_t i = 0; i < n_req; i++)
-			active += samples[i].started && !samples[i].done;
-		while (next < n_req && active < (size_t)L->max_batch) {
-			struct sample *s = &samples[next];
+		for (size_t i = 0; i < st.n; i++)
+			active += st.samples[i].started && !st.samples[i].done;
+		/* pull while there is room: every ready request, as the design asks */
+		bool room = active < mb;
+		while (room) {
+			const struct am_chat_request *req = NULL;
+			void *tag = NULL;
+			if ((rc = src->next(src->ctx, &req, &tag, err)) < 0)
+				goto out;
+			if (!req)
+				break;
+			if ((rc = serve_add(L, &st, req, tag, src, err)) < 0)
+				goto out;
+		}
+		while (next < st.n && active < mb) {
+			struct sample *s = &st.samples[next];
 			if (s->started) {
 				next++;
 				continue;
 			}
 			bool ok;
-			if ((rc = start_sample(L, &groups[s->group], s, &ok, err)) < 0)
+			if ((rc = start_sample(L, &st.groups[s->group], s, &ok, err)) < 0)
 				goto out;
 			if (!ok)
 				break;
@@ -470,69 +577,23 @@ static int local_serve(struct am_local *L, struct pulled *reqs, size_t n_req,
 			next++;
 		}
 		if (active == 0) {
-			rc = am_err_set(err, AM_EINTERNAL, "no KV slot free to start a sample");
-			goto out;
-		}
-		/* sample one token for every active sample, then one batched forward pass */
-		size_t nb = 0;
-		for (size_t i = 0; i < n_req; i++) {
-			struct sample *s = &samples[i];
-			if (!s->started || s->done)
-				continue;
-			const struct am_chat_request *rq = reqs[i].req;
-			int32_t t = am_sampler_sample(&s->sampler, s->logits, L->n_vocab);
-			if (t < 0) {
-				rc = am_err_set(err, AM_ENOMEM, "out of memory");
+			if (next < st.n) {
+				rc = am_err_set(err, AM_EINTERNAL,
+				                "no KV slot free to start a sample");
 				goto out;
 			}
-			if (am_tokenizer_is_eog(L->tok, t)) {
-				s->done = true;
-				s->finish = "stop";
-				s->stop_at = s->text.len;
-			} else {
-				if (rq->want_logprobs) {
-					if (s->n_lps == s->lps_cap) {
-						size_t cap = s->lps_cap ? s->lps_cap * 2 : 64;
-						double *lp =
-						    am_reallocarray(s->lps, cap, sizeof(double));
-						if (!lp) {
-							rc = am_err_set(err, AM_ENOMEM,
-							                "out of memory");
-							goto out;
-						}
-						s->lps = lp;
-						s->lps_cap = cap;
-					}
-					s->lps[s->n_lps++] =
-					    am_logprob_of(s->logits, L->n_vocab, t);
-				}
-				size_t prev = s->text.len;
-				if ((rc = am_tokenizer_decode(L->tok, &t, 1, false, &s->text,
-				                              err)) < 0)
-					goto out;
-				s->n_gen++;
-				if (check_stop(rq, s, prev)) {
-					s->finish = "stop";
-				} else if (s->n_gen >= s->max_tokens ||
-				           s->slot->seq.n_pos + 1 >= L->n_ctx) {
-					s->done = true;
-					s->finish = "length";
-					s->stop_at = s->text.len;
-				}
-			}
-			if (s->done) {
-				struct am_chat_reply r;
-				int fr = finish_reply(L, &reqs[i], &groups[s->group], s, &r);
-				s->slot->busy = false;
-				if (fr < 0) {
-					am_chat_reply_free(&r);
-					rc = am_err_set(err, AM_ENOMEM, "out of memory");
-					goto out;
-				}
-				n_left--;
-				src->done(src->ctx, reqs[i].tag, &r);
+			break; /* nothing active, nothing ready */
+		}
+		size_t nb = 0;
+		for (size_t i = 0; i < st.n; i++) {
+			struct sample *s = &st.samples[i];
+			if (!s->started || s->done)
 				continue;
-			}
+			int32_t t;
+			if ((rc = next_token(L, &st, i, src, &t, err)) < 0)
+				goto out;
+			if (t < 0)
+				continue;
 			btok[nb] = t;
 			bpos[nb] = s->slot->seq.n_pos;
 			bseq[nb] = (int)nb;
@@ -548,7 +609,7 @@ static int local_serve(struct am_local *L, struct pulled *reqs, size_t n_req,
 		if ((rc = am_llm_forward(L->llm, &L->ctx, bseqs, &b, blogits, err)) < 0)
 			goto out;
 		for (size_t k = 0; k < nb; k++) {
-			struct sample *s = &samples[bsample[k]];
+			struct sample *s = &st.samples[bsample[k]];
 			memcpy(s->logits, blogits + k * L->n_vocab, L->n_vocab * sizeof(float));
 			if ((rc = slot_push_token(s->slot, btok[k], err)) < 0)
 				goto out;
@@ -558,28 +619,21 @@ out:
 	if (rc < 0) {
 		/* whatever was pulled and not answered gets an error reply: the source stays
 		 * consistent even when the run cannot go on */
-		for (size_t i = 0; samples && i < n_req; i++) {
-			if (samples[i].done)
+		for (size_t i = 0; i < st.n; i++) {
+			if (st.samples[i].done)
 				continue;
 			struct am_chat_reply r = {0};
 			am_chat_reply_set_error(&r, "internal", "local engine: %s",
 			                        err ? err->msg : "failure");
-			src->done(src->ctx, reqs[i].tag, &r);
+			st.samples[i].done = true;
+			src->done(src->ctx, st.reqs[i].tag, &r);
 		}
 	}
 	for (size_t i = 0; L->slots && i < L->n_slots; i++) {
 		L->slots[i].busy = false;
 		L->slots[i].pinned = 0;
 	}
-	for (size_t i = 0; samples && i < n_req; i++)
-		sample_free(&samples[i]);
-	for (size_t g = 0; groups && g < n_groups; g++) {
-		am_free(groups[g].toks);
-		am_free(groups[g].logits);
-		am_free(groups[g].error);
-	}
-	am_free(groups);
-	am_free(samples);
+	serve_free(&st);
 	am_free(btok);
 	am_free(bpos);
 	am_free(bseq);
@@ -593,49 +647,13 @@ out:
 static int local_run(struct am_model *m, struct am_request_source *src, struct am_err *err)
 {
 	struct am_local *L = (struct am_local *)m;
-	struct pulled *reqs = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-	for (;;) {
-		n = 0;
-		for (;;) {
-			const struct am_chat_request *req = NULL;
-			void *tag = NULL;
-			if ((rc = src->next(src->ctx, &req, &tag, err)) < 0)
-				goto out;
-			if (!req)
-				break;
-			if (n == cap) {
-				size_t nc = cap ? cap * 2 : 16;
-				struct pulled *p = am_reallocarray(reqs, nc, sizeof(*p));
-				if (!p) {
-					struct am_chat_reply r = {0};
-					am_chat_reply_set_error(&r, "internal", "out of memory");
-					src->done(src->ctx, tag, &r);
-					rc = am_err_set(err, AM_ENOMEM, "out of memory");
-					goto out;
-				}
-				reqs = p;
-				cap = nc;
-			}
-			reqs[n].req = req;
-			reqs[n].tag = tag;
-			n++;
-		}
-		if (n == 0) {
-			if (src->finished(src->ctx))
-				break;
-			rc = am_err_set(
-			    err, AM_ESTATE,
-			    "the request source has no ready request but is not finished");
-			goto out;
-		}
-		if ((rc = local_serve(L, reqs, n, src, err)) < 0)
-			goto out;
-	}
-out:
-	am_free(reqs);
-	return rc;
+	int rc = local_serve(L, src, err);
+	if (rc < 0)
+		return rc;
+	if (!src->finished(src->ctx))
+		return am_err_set(err, AM_ESTATE,
+		                  "the request source has no ready request but is not finished");
+	return 0;
 }
 
 static int tokenize_plain(struct am_local *L, const char *text, int32_t **ids, size_t *n,

@@ -250,6 +250,84 @@ static void test_valid_utf8(void)
 	}
 }
 
+/* A source of 3 two-turn episodes: an episode's second turn becomes ready when its first
+ * reply arrives (as in the agent loop), so the model must pull it mid-run. */
+struct episodes {
+	struct am_chat_message conv[3][3];
+	struct am_chat_request req[3][2];
+	struct am_chat_reply rep[3][2];
+	int ready[3]; /* turns handed out per episode */
+	int answered[3];
+};
+
+static int ep_next(void *ctx, const struct am_chat_request **req, void **tag, struct am_err *err)
+{
+	struct episodes *e = ctx;
+	(void)err;
+	*req = NULL;
+	for (int i = 0; i < 3; i++) {
+		if (e->ready[i] == e->answered[i] && e->ready[i] < 2) {
+			int turn = e->ready[i]++;
+			*req = &e->req[i][turn];
+			*tag = (void *)(uintptr_t)(i * 2 + turn);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static void ep_done(void *ctx, void *tag, struct am_chat_reply *r)
+{
+	struct episodes *e = ctx;
+	int i = (int)(uintptr_t)tag / 2, turn = (int)(uintptr_t)tag % 2;
+	e->rep[i][turn] = *r;
+	e->answered[i]++;
+	if (turn == 0) /* the next turn carries this reply */
+		e->conv[i][1].content = r->content;
+}
+
+static bool ep_finished(void *ctx)
+{
+	struct episodes *e = ctx;
+	return e->answered[0] == 2 && e->answered[1] == 2 && e->answered[2] == 2;
+}
+
+static void test_multi_turn_pulls_mid_run(struct am_model *m)
+{
+	static const char *first[3] = {"Name a fruit.", "Name a city.", "Name a color."};
+	struct episodes e;
+	memset(&e, 0, sizeof(e));
+	for (int i = 0; i < 3; i++) {
+		e.conv[i][0] =
+		    (struct am_chat_message){.role = AM_ROLE_USER, .content = (char *)first[i]};
+		e.conv[i][1] = (struct am_chat_message){.role = AM_ROLE_ASSISTANT};
+		e.conv[i][2] =
+		    (struct am_chat_message){.role = AM_ROLE_USER, .content = "Another one?"};
+		for (int t = 0; t < 2; t++) {
+			e.req[i][t] = base_req();
+			e.req[i][t].messages = e.conv[i];
+			e.req[i][t].n_messages = t == 0 ? 1 : 3;
+			e.req[i][t].max_tokens = 5 + i; /* episodes finish at different steps */
+		}
+	}
+	struct am_request_source rs = {&e, ep_next, ep_done, ep_finished};
+	struct am_err err = {0};
+	AM_CHECK_INT(m->ops->run(m, &rs, &err), 0);
+	AM_CHECK(ep_finished(&e));
+	/* each second turn equals the same request served alone on a fresh model */
+	struct am_model *fresh = open_model();
+	for (int i = 0; i < 3 && fresh; i++) {
+		struct am_chat_reply alone[1];
+		run_all(fresh, &e.req[i][1], 1, alone);
+		AM_CHECK_STR(e.rep[i][1].content, alone[0].content);
+		am_chat_reply_free(&alone[0]);
+	}
+	am_model_close(fresh);
+	for (int i = 0; i < 3; i++)
+		for (int t = 0; t < 2; t++)
+			am_chat_reply_free(&e.rep[i][t]);
+}
+
 static struct am_model *model;
 
 static void t_batched(void)
@@ -267,6 +345,10 @@ static void t_stop(void)
 static void t_reuse(void)
 {
 	test_kv_reuse_across_turns(model);
+}
+static void t_multi_turn(void)
+{
+	test_multi_turn_pulls_mid_run(model);
 }
 static void t_logprob(void)
 {
@@ -287,6 +369,7 @@ int main(void)
 		AM_RUN(t_seeds);
 		AM_RUN(t_stop);
 		AM_RUN(t_reuse);
+		AM_RUN(t_multi_turn);
 		AM_RUN(t_logprob);
 		AM_RUN(t_bad_request);
 	}
