@@ -988,7 +988,9 @@ static char *inbox_text(const am_json *world)
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < json_array_size(inbox); i++) {
 		am_json *m = json_array_get(inbox, i);
-		rc = am_buf_printf(&b, NULL, "%s<email>\nFrom: %s\nTo: ", i ? "\n" : "",
+		/* The id comes first: tools such as forward and reply name a message by it. */
+		rc = am_buf_printf(&b, NULL, "%s<email>\nID: %s\nFrom: %s\nTo: ", i ? "\n" : "",
+		                   am_json_get_str_or(m, "id", ""),
 		                   am_json_get_str_or(m, "from", ""));
 		am_json *lists[] = {json_object_get(m, "to"), json_object_get(m, "cc")};
 		for (size_t l = 0; l < 2; l++) {

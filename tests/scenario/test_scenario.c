@@ -199,6 +199,7 @@ static void test_world_and_inbox(void)
 	}
 	AM_CHECK_STR(c->user_prompt, "Mail:\n"
 	                             "<email>\n"
+	                             "ID: 01-numbers\n"
 	                             "From: Ann <ann@acme.example>\n"
 	                             "To: max@acme.example, boss@acme.example\n"
 	                             "Date: Thu, 2 Jan 2025 01:00:00 +0000\n"
@@ -209,6 +210,7 @@ static void test_world_and_inbox(void)
 	                             "</email>\n"
 	                             "\n"
 	                             "<email>\n"
+	                             "ID: w1\n"
 	                             "From: IT <it@acme.example>\n"
 	                             "To: max@acme.example\n"
 	                             "Date: 02 Jan 2025 02:00 +0100\n"
