@@ -75,8 +75,8 @@ struct am_chat_reply {
 	size_t n_token_logprobs;
 	bool from_cache;
 	/* On AM_REPLY_ERROR: a stable kind ("auth", "unknown_model", "context_length", "refused",
-	 * "rate_limited", "server", "timeout", "network", "bad_response", "internal") and a clear
-	 * message. Never an empty reply standing in for a failure. */
+	 * "rate_limited", "server", "timeout", "network", "bad_response", "bad_request",
+	 * "internal") and a clear message. Never an empty reply standing in for a failure. */
 	char *error_kind;
 	char *error;
 };
