@@ -8,4 +8,4 @@ venv=${1:-$here/../../build/litellm-venv}
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/peer_litellm_requirements.txt"
 LITELLM_LOCAL_MODEL_COST_MAP=True "$venv/bin/python" -c "import litellm.proxy.proxy_cli"
-echo "litellm proxy ready: $venv/bin/python (the test's default; else set AMLAB_LITELLM_PYTHON)"
+echo "litellm proxy ready: $venv/bin/python (the test looks in build/litellm-venv; for another place set AMLAB_LITELLM_PYTHON to this)"
