@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 SRC_FILES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all setup release asan fuzz check test format format-check demo bench clean
+.PHONY: all setup release asan fuzz check test peers format format-check demo bench clean
 
 all: release
 
@@ -36,6 +36,12 @@ check: setup format-check fuzz asan
 
 test: asan
 	ctest --test-dir build/asan --output-on-failure -j$(JOBS)
+
+# Tests against heavy third-party peers (LiteLLM's proxy: a ~4-minute install into its own
+# virtual environment), kept out of `make check` for CI time; see docs/peers.md.
+peers: asan
+	test -x build/litellm-venv/bin/python || tests/backend/peer_litellm_setup.sh
+	ctest --test-dir build/asan -L peer --output-on-failure
 
 # The README's main command.
 demo: setup release

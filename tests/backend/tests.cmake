@@ -30,3 +30,4 @@ add_test(NAME backend/serve_local_smollm2_openai_client
 set_tests_properties(backend/serve_local_smollm2_openai_client PROPERTIES
                      ENVIRONMENT "${AMLAB_TEST_ENV};NO_PROXY=*;no_proxy=*"
                      LABELS backend TIMEOUT 600)
+include(${CMAKE_CURRENT_SOURCE_DIR}/backend/peer.cmake)
