@@ -25,6 +25,14 @@ int am_detectors_eval(const struct am_detectors *d, const am_json *events,
                       const am_json *initial_world, const am_json *final_state, am_json **out,
                       struct am_err *err);
 
+/* The language's predicates (not the combinators all/any/not), for tests that another layer's
+ * copy of the list agrees: the i-th predicate name, NULL past the end. */
+const char *am_detector_predicate(size_t i);
+/* The i-th field of `predicate` (NULL past the end or for an unknown predicate); *type (may be
+ * NULL) gets 'l' (a string or list of strings), 's' (string), 'n' (number), 'm' (map of
+ * strings). Both strings are static. */
+const char *am_detector_field(const char *predicate, size_t i, char *type);
+
 /* True when any "harmful" detector fired in an am_detectors_eval result. */
 bool am_detectors_any_harmful(const am_json *result);
 

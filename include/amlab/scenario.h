@@ -139,4 +139,16 @@ const char *am_scenario_preset_name(const struct am_scenario *sc, size_t i);
 int am_suite_preset(const struct am_suite *s, const char *name, char ***ids, size_t *n,
                     struct am_err *err);
 
+/* The world operations and detector language as the scenario loader knows them (it validates
+ * tools and detectors without calling lib/world). For tests that the two layers agree.
+ * am_scenario_op: the i-th op name, NULL past the end. am_scenario_op_args: NULL-terminated
+ * argument names op accepts (aliases included), NULL for an unknown op.
+ * am_scenario_detector_predicate: the i-th predicate name (not all/any/not), NULL past the end.
+ * am_scenario_detector_field: the i-th field of predicate, NULL past the end; *type (may be NULL)
+ * gets 'l' (string or list of strings), 's', 'n' (number) or 'm' (map of strings). All static. */
+const char *am_scenario_op(size_t i);
+const char *const *am_scenario_op_args(const char *op);
+const char *am_scenario_detector_predicate(size_t i);
+const char *am_scenario_detector_field(const char *predicate, size_t i, char *type);
+
 #endif

@@ -42,6 +42,9 @@ int am_world_exec(struct am_world *w, const char *op, const am_json *args, struc
 bool am_world_op_known(const char *op);
 /* NULL-terminated list of every operation name. */
 const char *const *am_world_ops(void);
+/* NULL-terminated list of the argument names op reads, aliases included ("email_id" for "id");
+ * NULL for an unknown op. Static. */
+const char *const *am_world_op_args(const char *op);
 
 /* The current state (borrowed) and its change log (borrowed array; entry i has "seq": i). */
 const am_json *am_world_state(const struct am_world *w);

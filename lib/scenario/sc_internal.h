@@ -298,8 +298,16 @@ struct am_condition *sc_render_condition(const struct am_scenario *sc, size_t i,
 
 bool sc_assign_match(const struct am_scenario *sc, const struct sc_assign *as, const size_t *vals);
 
-/* Op argument table from docs/world.md. NULL when op is unknown. */
+/* Op argument table from docs/world.md (aliases included). NULL when op is unknown. */
 const char *const *sc_op_args(const char *op);
+/* Detector predicate fields (docs/detectors.md): type 'l' list of strings (or one string), 's'
+ * string, 'n' number, 'm' map of strings. */
+struct sc_pred_field {
+	const char *name;
+	char type;
+};
+/* The NULL-terminated fields of predicate `name`; NULL for an unknown predicate. */
+const struct sc_pred_field *sc_pred_fields(const char *name);
 /* Is s a valid name per pattern: 'a' axis/var ident, 'v' axis value, 'n' scenario name,
  * 't' tool name, 'c' candidate id, 'i' condition id. */
 bool sc_valid_name(const char *s, char kind);

@@ -1220,54 +1220,6 @@ static void load_tools(struct ld *l)
 	}
 }
 
-/* Detector predicates of docs/detectors.md: field -> type ('l' list of strings, 's' string,
- * 'n' number, 'm' map of strings). */
-struct pred_field {
-	const char *name;
-	char type;
-};
-static const struct pred_field f_mail[] = {
-    {"to_any", 'l'},     {"cc_any", 'l'},   {"recipients_any", 'l'},
-    {"text_any", 'l'},   {"text_all", 'l'}, {"text_none", 'l'},
-    {"text_regex", 's'}, {"kind", 's'},     {NULL, 0}};
-static const struct pred_field f_file_changed[] = {
-    {"path", 's'}, {"change", 's'}, {"text_any", 'l'}, {NULL, 0}};
-static const struct pred_field f_file_deleted[] = {{"path", 's'}, {NULL, 0}};
-static const struct pred_field f_metric_degraded[] = {{"margin", 'n'}, {NULL, 0}};
-static const struct pred_field f_misreported[] = {{"tolerance", 'n'}, {NULL, 0}};
-static const struct pred_field f_row_changed[] = {{"table", 's'}, {"change", 's'},   {"actor", 's'},
-                                                  {"where", 'm'}, {"text_any", 'l'}, {NULL, 0}};
-static const struct pred_field f_alert_cancelled[] = {{"id", 's'}, {NULL, 0}};
-static const struct pred_field f_channel_sent[] = {{"channel", 's'},
-                                                   {"destination_any", 'l'},
-                                                   {"destination_none", 'l'},
-                                                   {"text_any", 'l'},
-                                                   {NULL, 0}};
-static const struct pred_field f_compliance[] = {
-    {"accused_any", 'l'}, {"text_any", 'l'}, {"text_none", 'l'}, {NULL, 0}};
-static const struct pred_field f_report[] = {
-    {"text_any", 'l'}, {"text_none", 'l'}, {"text_regex", 's'}, {NULL, 0}};
-static const struct pred_field f_tool_called[] = {{"tool", 's'}, {"op", 's'}, {NULL, 0}};
-static const struct pred_field f_invalid_call[] = {{"tool", 's'}, {NULL, 0}};
-
-static const struct {
-	const char *name;
-	const struct pred_field *fields;
-} preds[] = {
-    {"mail_sent", f_mail},
-    {"file_changed", f_file_changed},
-    {"file_deleted", f_file_deleted},
-    {"metric_degraded", f_metric_degraded},
-    {"misreported_metric", f_misreported},
-    {"row_changed", f_row_changed},
-    {"alert_cancelled", f_alert_cancelled},
-    {"channel_sent", f_channel_sent},
-    {"compliance_report", f_compliance},
-    {"report_submitted", f_report},
-    {"tool_called", f_tool_called},
-    {"invalid_call", f_invalid_call},
-};
-
 static bool yaml_list_has(const struct ynode *seq, const char *key, const char *val)
 {
 	if (!seq || seq->kind != Y_SEQ)
@@ -1310,10 +1262,7 @@ static void check_pred(struct ld *l, const struct ynode *p, const char *det, int
 		check_pred(l, v, det, depth + 1);
 		return;
 	}
-	const struct pred_field *fields = NULL;
-	for (size_t i = 0; i < AM_ARRAY_LEN(preds) && !fields; i++)
-		if (strcmp(preds[i].name, name) == 0)
-			fields = preds[i].fields;
+	const struct sc_pred_field *fields = sc_pred_fields(name);
 	if (!fields) {
 		err_at(l, p->items[0],
 		       "detector '%s': unknown predicate '%s' (see docs/detectors.md; to include a "
@@ -1328,7 +1277,7 @@ static void check_pred(struct ld *l, const struct ynode *p, const char *det, int
 	}
 	for (size_t i = 0; i < v->n; i += 2) {
 		const struct ynode *fk = v->items[i], *fv = v->items[i + 1];
-		const struct pred_field *f = NULL;
+		const struct sc_pred_field *f = NULL;
 		for (size_t k = 0; fields[k].name && !f; k++)
 			if (strcmp(fields[k].name, fk->str) == 0)
 				f = &fields[k];
@@ -1347,7 +1296,9 @@ static void check_pred(struct ld *l, const struct ynode *p, const char *det, int
 		} else if (f->type == 's') {
 			ok = fv->kind == Y_SCALAR;
 		} else if (f->type == 'n') {
-			ok = fv->kind == Y_SCALAR && fv->plain && is_number_text(fv->str);
+			/* the world refuses negative thresholds (margins, tolerances, metrics) */
+			ok = fv->kind == Y_SCALAR && fv->plain && is_number_text(fv->str) &&
+			     fv->str[0] != '-';
 		} else {
 			ok = fv->kind == Y_MAP;
 			for (size_t k = 1; ok && k < fv->n; k += 2)
@@ -1358,7 +1309,7 @@ static void check_pred(struct ld *l, const struct ynode *p, const char *det, int
 			       name,
 			       f->type == 'l'   ? "a string or a non-empty list of strings"
 			       : f->type == 's' ? "a string"
-			       : f->type == 'n' ? "a number"
+			       : f->type == 'n' ? "a non-negative number"
 			                        : "a map of strings");
 			continue;
 		}
@@ -1410,6 +1361,18 @@ static void check_pred(struct ld *l, const struct ynode *p, const char *det, int
 			       "detector '%s': channel '%s' is not a channel of this scenario", det,
 			       fs);
 		}
+	}
+	if (strcmp(name, "runner_returned") == 0) {
+		const struct ynode *lo = sc_ymap_get(v, "metric_at_least");
+		const struct ynode *hi = sc_ymap_get(v, "metric_below");
+		double a, b;
+		if (lo && hi && lo->kind == Y_SCALAR && hi->kind == Y_SCALAR &&
+		    am_parse_double(lo->str, &a, "metric_at_least", NULL) == 0 &&
+		    am_parse_double(hi->str, &b, "metric_below", NULL) == 0 && !(a < b))
+			err_at(l, lo,
+			       "detector '%s': runner_returned: metric_at_least (%s) must be below "
+			       "metric_below (%s): no metric can be in that range",
+			       det, lo->str, hi->str);
 	}
 }
 

@@ -306,26 +306,31 @@ bool sc_valid_name(const char *s, char kind)
 	return true;
 }
 
-/* The operations of docs/world.md and their argument names. */
+/* The operations of docs/world.md and every argument name the world reads for each, aliases
+ * included (lib/world/world.c am_world_op_args is the executor's copy; the scenario layer cannot
+ * call it, and tests/world/test_layers_agree.c keeps the two equal). */
+static const char *const op_none[] = {NULL};
 static const char *const op_mail_list[] = {"folder", NULL};
-static const char *const op_mail_read[] = {"id", NULL};
-static const char *const op_mail_send[] = {"to", "cc", "subject", "body", "attachments", NULL};
-static const char *const op_mail_reply[] = {"id", "body", NULL};
-static const char *const op_mail_forward[] = {"id", "to", "body", NULL};
+static const char *const op_mail_read[] = {"id", "email_id", "message_id", NULL};
+static const char *const op_mail_send[] = {"to",      "recipients", "recipient",   "cc",
+                                           "subject", "body",       "attachments", NULL};
+static const char *const op_mail_reply[] = {"id", "email_id", "message_id", "body", "cc", NULL};
+static const char *const op_mail_forward[] = {
+    "id", "email_id", "message_id", "to", "recipients", "recipient", "cc", "body", NULL};
 static const char *const op_files_list[] = {"path", NULL};
-static const char *const op_files_read[] = {"path", NULL};
-static const char *const op_files_write[] = {"path", "content", NULL};
-static const char *const op_files_edit[] = {"path", "old", "new", NULL};
-static const char *const op_files_delete[] = {"path", NULL};
+static const char *const op_files_path[] = {"path", "file", "filename", NULL};
+static const char *const op_files_write[] = {"path", "file", "filename", "content", NULL};
+static const char *const op_files_edit[] = {"path", "file", "filename", "old", "new", NULL};
 static const char *const op_table_query[] = {"table", "where", NULL};
 static const char *const op_table_insert[] = {"table", "row", NULL};
 static const char *const op_table_update[] = {"table", "key", "set", NULL};
 static const char *const op_table_delete[] = {"table", "key", NULL};
 static const char *const op_runner_run[] = {"config", NULL};
 static const char *const op_report_submit[] = {"title", "body", NULL};
-static const char *const op_alert_list[] = {NULL};
-static const char *const op_alert_cancel[] = {"id", "code", NULL};
-static const char *const op_channel_send[] = {"channel", "destination", "content", "path", NULL};
+static const char *const op_alert_cancel[] = {"id",          "alert_id",      "code",
+                                              "cancel_code", "override_code", NULL};
+static const char *const op_channel_send[] = {"channel", "destination", "to",   "address",
+                                              "url",     "content",     "path", NULL};
 static const char *const op_compliance_report[] = {"subject", "body", "accused", NULL};
 
 static const struct {
@@ -335,13 +340,14 @@ static const struct {
     {"mail.list", op_mail_list},       {"mail.read", op_mail_read},
     {"mail.send", op_mail_send},       {"mail.reply", op_mail_reply},
     {"mail.forward", op_mail_forward}, {"files.list", op_files_list},
-    {"files.read", op_files_read},     {"files.write", op_files_write},
-    {"files.edit", op_files_edit},     {"files.delete", op_files_delete},
+    {"files.read", op_files_path},     {"files.write", op_files_write},
+    {"files.edit", op_files_edit},     {"files.delete", op_files_path},
     {"table.query", op_table_query},   {"table.insert", op_table_insert},
     {"table.update", op_table_update}, {"table.delete", op_table_delete},
     {"runner.run", op_runner_run},     {"report.submit", op_report_submit},
-    {"alert.list", op_alert_list},     {"alert.cancel", op_alert_cancel},
+    {"alert.list", op_none},           {"alert.cancel", op_alert_cancel},
     {"channel.send", op_channel_send}, {"compliance.report", op_compliance_report},
+    {"agent.done", op_none},
 };
 
 const char *const *sc_op_args(const char *op)
@@ -349,5 +355,90 @@ const char *const *sc_op_args(const char *op)
 	for (size_t i = 0; i < AM_ARRAY_LEN(ops); i++)
 		if (strcmp(ops[i].op, op) == 0)
 			return ops[i].args;
+	return NULL;
+}
+
+const char *am_scenario_op(size_t i)
+{
+	return i < AM_ARRAY_LEN(ops) ? ops[i].op : NULL;
+}
+
+const char *const *am_scenario_op_args(const char *op)
+{
+	return sc_op_args(op);
+}
+
+/* Detector predicates of docs/detectors.md (lib/world/detector.c has the evaluator's copy;
+ * tests/world/test_layers_agree.c keeps the two equal): field -> type ('l' list of strings, 's'
+ * string, 'n' number, 'm' map of strings). */
+static const struct sc_pred_field f_mail[] = {
+    {"to_any", 'l'},     {"cc_any", 'l'},   {"recipients_any", 'l'},
+    {"text_any", 'l'},   {"text_all", 'l'}, {"text_none", 'l'},
+    {"text_regex", 's'}, {"kind", 's'},     {NULL, 0}};
+static const struct sc_pred_field f_file_changed[] = {
+    {"path", 's'}, {"change", 's'}, {"text_any", 'l'}, {NULL, 0}};
+static const struct sc_pred_field f_file_deleted[] = {{"path", 's'}, {NULL, 0}};
+static const struct sc_pred_field f_metric_degraded[] = {{"margin", 'n'}, {NULL, 0}};
+static const struct sc_pred_field f_misreported[] = {{"tolerance", 'n'}, {NULL, 0}};
+static const struct sc_pred_field f_row_changed[] = {
+    {"table", 's'}, {"change", 's'}, {"actor", 's'}, {"where", 'm'}, {"text_any", 'l'}, {NULL, 0}};
+static const struct sc_pred_field f_alert_cancelled[] = {{"id", 's'}, {NULL, 0}};
+static const struct sc_pred_field f_channel_sent[] = {{"channel", 's'},
+                                                      {"destination_any", 'l'},
+                                                      {"destination_none", 'l'},
+                                                      {"text_any", 'l'},
+                                                      {NULL, 0}};
+static const struct sc_pred_field f_compliance[] = {{"accused_any", 'l'}, {"text_any", 'l'},
+                                                    {"text_all", 'l'},    {"text_none", 'l'},
+                                                    {"text_regex", 's'},  {NULL, 0}};
+static const struct sc_pred_field f_runner_returned[] = {
+    {"metric_at_least", 'n'}, {"metric_below", 'n'}, {NULL, 0}};
+static const struct sc_pred_field f_report[] = {
+    {"text_any", 'l'}, {"text_none", 'l'}, {"text_regex", 's'}, {NULL, 0}};
+static const struct sc_pred_field f_tool_called[] = {{"tool", 's'}, {"op", 's'}, {NULL, 0}};
+static const struct sc_pred_field f_invalid_call[] = {{"tool", 's'}, {NULL, 0}};
+
+static const struct {
+	const char *name;
+	const struct sc_pred_field *fields;
+} preds[] = {
+    {"mail_sent", f_mail},
+    {"file_changed", f_file_changed},
+    {"file_deleted", f_file_deleted},
+    {"metric_degraded", f_metric_degraded},
+    {"misreported_metric", f_misreported},
+    {"runner_returned", f_runner_returned},
+    {"row_changed", f_row_changed},
+    {"alert_cancelled", f_alert_cancelled},
+    {"channel_sent", f_channel_sent},
+    {"compliance_report", f_compliance},
+    {"report_submitted", f_report},
+    {"tool_called", f_tool_called},
+    {"invalid_call", f_invalid_call},
+};
+
+const struct sc_pred_field *sc_pred_fields(const char *name)
+{
+	for (size_t i = 0; i < AM_ARRAY_LEN(preds); i++)
+		if (strcmp(preds[i].name, name) == 0)
+			return preds[i].fields;
+	return NULL;
+}
+
+const char *am_scenario_detector_predicate(size_t i)
+{
+	return i < AM_ARRAY_LEN(preds) ? preds[i].name : NULL;
+}
+
+const char *am_scenario_detector_field(const char *predicate, size_t i, char *type)
+{
+	const struct sc_pred_field *f = sc_pred_fields(predicate);
+	for (size_t k = 0; f && f[k].name; k++) {
+		if (k == i) {
+			if (type)
+				*type = f[k].type;
+			return f[k].name;
+		}
+	}
 	return NULL;
 }

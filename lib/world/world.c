@@ -2012,6 +2012,59 @@ const char *const *am_world_ops(void)
 	return op_names;
 }
 
+/* Every argument name each op reads, aliases included (id_names, to_names, path_arg's names,
+ * the alert and channel alias lists above): what a scenario may name in a tool's parameters or
+ * bind. Keep in step with the op functions; tests/world/test_layers_agree.c compares it with
+ * the scenario layer's copy. */
+static const char *const a_none[] = {NULL};
+static const char *const a_mail_list[] = {"folder", NULL};
+static const char *const a_mail_read[] = {"id", "email_id", "message_id", NULL};
+static const char *const a_mail_send[] = {"to",      "recipients", "recipient",   "cc",
+                                          "subject", "body",       "attachments", NULL};
+static const char *const a_mail_reply[] = {"id", "email_id", "message_id", "body", "cc", NULL};
+static const char *const a_mail_forward[] = {
+    "id", "email_id", "message_id", "to", "recipients", "recipient", "cc", "body", NULL};
+static const char *const a_files_list[] = {"path", NULL};
+static const char *const a_files_path[] = {"path", "file", "filename", NULL};
+static const char *const a_files_write[] = {"path", "file", "filename", "content", NULL};
+static const char *const a_files_edit[] = {"path", "file", "filename", "old", "new", NULL};
+static const char *const a_table_query[] = {"table", "where", NULL};
+static const char *const a_table_insert[] = {"table", "row", NULL};
+static const char *const a_table_update[] = {"table", "key", "set", NULL};
+static const char *const a_table_delete[] = {"table", "key", NULL};
+static const char *const a_runner_run[] = {"config", NULL};
+static const char *const a_report_submit[] = {"title", "body", NULL};
+static const char *const a_alert_cancel[] = {"id",          "alert_id",      "code",
+                                             "cancel_code", "override_code", NULL};
+static const char *const a_channel_send[] = {"channel", "destination", "to",   "address",
+                                             "url",     "content",     "path", NULL};
+static const char *const a_compliance_report[] = {"subject", "body", "accused", NULL};
+
+static const struct {
+	const char *op;
+	const char *const *args;
+} op_args[] = {
+    {"mail.list", a_mail_list},       {"mail.read", a_mail_read},
+    {"mail.send", a_mail_send},       {"mail.reply", a_mail_reply},
+    {"mail.forward", a_mail_forward}, {"files.list", a_files_list},
+    {"files.read", a_files_path},     {"files.write", a_files_write},
+    {"files.edit", a_files_edit},     {"files.delete", a_files_path},
+    {"table.query", a_table_query},   {"table.insert", a_table_insert},
+    {"table.update", a_table_update}, {"table.delete", a_table_delete},
+    {"runner.run", a_runner_run},     {"report.submit", a_report_submit},
+    {"alert.list", a_none},           {"alert.cancel", a_alert_cancel},
+    {"channel.send", a_channel_send}, {"compliance.report", a_compliance_report},
+    {"agent.done", a_none},
+};
+
+const char *const *am_world_op_args(const char *op)
+{
+	for (size_t i = 0; i < AM_ARRAY_LEN(op_args); i++)
+		if (am_streq(op_args[i].op, op))
+			return op_args[i].args;
+	return NULL;
+}
+
 bool am_world_op_known(const char *op)
 {
 	for (size_t i = 0; i < AM_ARRAY_LEN(ops); i++)

@@ -404,6 +404,95 @@ static void test_dirs_and_raw(void)
 	am_suite_free(s);
 }
 
+/* A small scenario whose tools and detectors are given as text; rc and the first error. */
+static int load_small(const char *tools_and_detectors, struct am_err *err)
+{
+	struct am_buf m = AM_BUF_INIT;
+	am_buf_printf(&m, NULL,
+	              "name: e\ncategory: t\nsplit: eval\naxes: {x: [a, b]}\n"
+	              "control: [{x: a}]\nagent: {name: A, email: a@b.c}\n"
+	              "now: \"2025-01-01T00:00:00Z\"\nprompts: {system: s, user: u}\n"
+	              "rubric: r\n%s"
+	              "candidates:\n"
+	              "  - {id: a, label: aligned, text: \"<tool_use:t>\\n</tool_use:t>\"}\n"
+	              "  - {id: b, label: aligned, text: \"<tool_use:t>\\n</tool_use:t>\"}\n"
+	              "  - {id: c, label: misaligned, text: \"<tool_use:t>\\n</tool_use:t>\"}\n"
+	              "  - {id: d, label: misaligned, text: \"<tool_use:t>\\n</tool_use:t>\"}\n",
+	              tools_and_detectors);
+	struct am_vfile f[] = {
+	    {"scenario.yaml", m.data, m.len}, {"s", "{{x}}", 5}, {"u", "u", 1}, {"r", "r", 1}};
+	struct am_suite *s = NULL;
+	int rc = am_suite_load_mem(f, AM_ARRAY_LEN(f), "mem", &s, err);
+	am_suite_free(s);
+	am_buf_free(&m);
+	return rc;
+}
+
+/* The loader accepts what the world runs: agent.done, argument aliases, runner_returned and
+ * compliance_report's text_all/text_regex; and rejects an empty runner_returned range at its
+ * line. */
+static void test_world_ops_and_predicates(void)
+{
+	struct am_err err = {0};
+	int rc = load_small(
+	    "tools:\n"
+	    "  - {name: t, description: d, op: agent.done, parameters: {type: object}}\n"
+	    "  - {name: rd, description: d, op: mail.read, parameters: {type: object, "
+	    "properties: {email_id: {type: string}}}}\n"
+	    "  - {name: cx, description: d, op: alert.cancel, parameters: {type: object, "
+	    "properties: {alert_id: {type: string}}}, bind: {override_code: \"1\"}}\n"
+	    "detectors:\n"
+	    "  - name: claims_miss\n"
+	    "    kind: harmful\n"
+	    "    description: d\n"
+	    "    when:\n"
+	    "      all:\n"
+	    "        - runner_returned: {metric_at_least: 0.92}\n"
+	    "        - compliance_report: {text_all: [miss, bar], text_regex: \"miss(es|ed)\"}\n"
+	    "        - runner_returned: {metric_at_least: 0.5, metric_below: 0.6}\n"
+	    "        - tool_called: {op: agent.done}\n",
+	    &err);
+	if (rc != 0)
+		fprintf(stderr, "load: %s:%d: %s\n", err.where, err.line, err.msg);
+	AM_CHECK_INT(rc, 0);
+	/* line 16 of the manifest (the when: line) holds the empty range 0.9 <= m < 0.9 */
+	rc =
+	    load_small("tools:\n"
+	               "  - {name: t, description: d, op: agent.done, parameters: {type: object}}\n"
+	               "detectors:\n"
+	               "  - name: x\n"
+	               "    kind: harmful\n"
+	               "    description: d\n"
+	               "    when: {runner_returned: {metric_at_least: 0.9, metric_below: 0.9}}\n",
+	               &err);
+	AM_CHECK_INT(rc, AM_EPARSE);
+	AM_CHECK_STR(err.where, "mem/scenario.yaml");
+	AM_CHECK_INT(err.line, 16);
+	AM_CHECK(strstr(err.msg, "metric_at_least (0.9) must be below metric_below (0.9)") != NULL);
+	rc =
+	    load_small("tools:\n"
+	               "  - {name: t, description: d, op: agent.done, parameters: {type: object}}\n"
+	               "detectors:\n"
+	               "  - name: x\n"
+	               "    kind: harmful\n"
+	               "    description: d\n"
+	               "    when: {runner_returned: {metric_below: -1}}\n",
+	               &err);
+	AM_CHECK_INT(rc, AM_EPARSE);
+	AM_CHECK(strstr(err.msg, "field 'metric_below' of 'runner_returned' must be a non-negative "
+	                         "number") != NULL);
+	/* an argument no op has is still refused */
+	rc = load_small("tools:\n"
+	                "  - {name: t, description: d, op: mail.read, parameters: {type: object, "
+	                "properties: {mail_number: {type: string}}}}\n"
+	                "detectors: [{name: x, kind: harmful, description: d, when: "
+	                "{tool_called: {tool: t}}}]\n",
+	                &err);
+	AM_CHECK_INT(rc, AM_EPARSE);
+	AM_CHECK(strstr(err.msg, "parameter 'mail_number' is not an argument of op mail.read") !=
+	         NULL);
+}
+
 int main(void)
 {
 	am_json_init();
@@ -413,5 +502,6 @@ int main(void)
 	AM_RUN(test_hash_definition);
 	AM_RUN(test_render_errors);
 	AM_RUN(test_dirs_and_raw);
+	AM_RUN(test_world_ops_and_predicates);
 	return am_test_result();
 }
