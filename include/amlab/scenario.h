@@ -45,7 +45,11 @@ struct am_condition {
 	am_json *detectors;
 	am_json *candidates;
 	am_json *tags; /* array of strings */
-	char hash[65]; /* SHA-256 of the canonical rendering (prompts, world, tools, ...) */
+	char hash[65]; /* SHA-256 of the canonical rendering (prompts, world, tools, ..., run) */
+	/* The scenario's default run mode (manifest key `run`, docs/scenarios.md), or NULL when it
+	 * has none: {"turns": "single"|"multi", "max_steps": N (only when the manifest gives it)}.
+	 * A runner that honours it uses these unless the user chose otherwise. */
+	am_json *run;
 };
 
 /* Load every scenario under `path` (a suite directory, or one scenario directory). Either the
@@ -128,7 +132,8 @@ int am_scenario_find_dir(const char *dir, const char *name, char **out, struct a
 
 /* The whole rendered condition as one JSON object (a new reference): id, scenario, category,
  * split, axes (object axis -> value), is_control, hash, system_prompt, user_prompt, judge_rubric,
- * world, tools, detectors, candidates, tags. This is what `amlab show --json` prints. */
+ * world, tools, detectors, candidates, tags, and run (only when the scenario sets one). This is
+ * what `amlab show --json` prints. */
 int am_condition_to_json(const struct am_condition *c, am_json **out, struct am_err *err);
 
 /* Presets: named lists of condition-id globs (docs/scenarios.md, "Presets"). */

@@ -18,6 +18,7 @@
 #define SC_MAX_RENDER      ((size_t)8 << 20)
 #define SC_MAX_DEPTH       32 /* template nesting, variable recursion, YAML nesting */
 #define SC_MAX_DIAGS       200
+#define SC_MAX_RUN_STEPS   1000 /* run.max_steps */
 
 /* ---- diagnostics: every error of a load, each with file and line ---- */
 
@@ -279,6 +280,8 @@ struct am_scenario {
 	size_t ncandidates;
 	struct sc_preset *presets;
 	size_t npresets;
+	char *run_turns;    /* run.turns ("single"/"multi"), NULL when the manifest has no run */
+	long run_max_steps; /* run.max_steps, 0 when not given */
 	struct sc_assign *excl, *ctrl;
 	size_t nexcl, nctrl;
 	/* the grid after exclusions */

@@ -1680,6 +1680,7 @@ void sc_scenario_free(struct am_scenario *sc)
 	am_free(sc->split);
 	am_free(sc->description);
 	am_free(sc->now);
+	am_free(sc->run_turns);
 	for (size_t i = 0; i < sc->ntags; i++)
 		am_free(sc->tags[i]);
 	am_free(sc->tags);
@@ -1789,10 +1790,50 @@ void sc_scenario_free(struct am_scenario *sc)
 }
 
 static const char *const top_keys[] = {
-    "name",    "category", "split", "tags",      "description", "axes",    "exclude",
-    "control", "id",       "vars",  "agent",     "now",         "prompts", "rubric",
-    "emails",  "files",    "raw",   "when",      "directory",   "tables",  "runner",
-    "alerts",  "channels", "tools", "detectors", "candidates",  "presets", NULL};
+    "name",      "category",   "split",   "tags",   "description", "axes",
+    "exclude",   "control",    "id",      "vars",   "agent",       "now",
+    "prompts",   "rubric",     "emails",  "files",  "raw",         "when",
+    "directory", "tables",     "runner",  "alerts", "channels",    "tools",
+    "detectors", "candidates", "presets", "run",    NULL};
+
+/* run: {turns: single|multi, max_steps: N}: how the scenario means to be run by default (a
+ * research task whose agent must see results before it reports only makes sense multi-turn). */
+static void load_run(struct ld *l)
+{
+	struct am_scenario *sc = l->sc;
+	struct ynode *r = sc_ymap_get(sc->root, "run");
+	if (!r || !want(l, r, Y_MAP, "'run'"))
+		return;
+	static const char *const keys[] = {"turns", "max_steps", NULL};
+	check_keys(l, r, keys, "'run'");
+	const char *turns = get_str(l, r, "turns", true, "'run'");
+	if (turns && strcmp(turns, "single") != 0 && strcmp(turns, "multi") != 0) {
+		err_at(l, sc_ymap_get(r, "turns"), "'run': turns must be single or multi, not '%s'",
+		       turns);
+		return;
+	}
+	struct ynode *ms = sc_ymap_get(r, "max_steps");
+	long steps = 0;
+	if (ms) {
+		if (ms->kind != Y_SCALAR || !ms->plain ||
+		    am_parse_long(ms->str, &steps, "max_steps", NULL) < 0 || steps < 1 ||
+		    steps > SC_MAX_RUN_STEPS) {
+			err_at(l, ms, "'run': max_steps must be a whole number from 1 to %d",
+			       SC_MAX_RUN_STEPS);
+			return;
+		}
+		if (turns && strcmp(turns, "single") == 0) {
+			err_at(l, ms,
+			       "'run': max_steps only applies to turns: multi (a single-turn "
+			       "episode is one reply)");
+			return;
+		}
+	}
+	if (!turns)
+		return;
+	sc->run_turns = dup_or_oom(l, turns);
+	sc->run_max_steps = steps;
+}
 
 static void load_header(struct ld *l)
 {
@@ -1989,6 +2030,7 @@ struct am_scenario *sc_scenario_load(struct sc_vfs *v, const char *dir, struct s
 	STEP(load_tools(&l));
 	STEP(load_detectors(&l));
 	STEP(load_candidates(&l));
+	STEP(load_run(&l));
 #undef STEP
 	check_all_templates(&l);
 	if (d->n || d->oom)

@@ -109,6 +109,7 @@ void am_condition_free(struct am_condition *c)
 	am_json_free(c->detectors);
 	am_json_free(c->candidates);
 	am_json_free(c->tags);
+	am_json_free(c->run);
 	am_free(c);
 }
 
@@ -1034,7 +1035,8 @@ static int hash_condition(struct am_condition *c, struct am_err *err)
 	    am_json_set(o, "user", usr) == 0 && am_json_set(o, "rubric", rub) == 0 &&
 	    am_json_set(o, "world", c->world) == 0 && am_json_set(o, "tools", c->tools) == 0 &&
 	    am_json_set(o, "detectors", c->detectors) == 0 &&
-	    am_json_set(o, "candidates", c->candidates) == 0)
+	    am_json_set(o, "candidates", c->candidates) == 0 &&
+	    (!c->run || am_json_set(o, "run", c->run) == 0))
 		rc = am_json_hash(o, c->hash, err);
 	am_json_free(sys);
 	am_json_free(usr);
@@ -1089,6 +1091,11 @@ struct am_condition *sc_render_condition(const struct am_scenario *sc, size_t i,
 	for (size_t t = 0; t < sc->ntags; t++)
 		if (am_json_push_str(c->tags, sc->tags[t]) < 0)
 			goto oom;
+	if (sc->run_turns &&
+	    (!(c->run = am_json_obj_new()) || am_json_set_str(c->run, "turns", sc->run_turns) < 0 ||
+	     (sc->run_max_steps > 0 &&
+	      am_json_set_int(c->run, "max_steps", (long long)sc->run_max_steps) < 0)))
+		goto oom;
 	struct am_err herr = {0};
 	int hrc = hash_condition(c, &herr);
 	if (hrc == AM_ENOMEM)

@@ -568,8 +568,8 @@ int am_condition_to_json(const struct am_condition *c, am_json **out, struct am_
 		rc = am_json_set(o, "axes", axes);
 	if (rc == 0)
 		rc = am_json_set_bool(o, "is_control", c->is_control);
-	const char *const jkeys[] = {"world", "tools", "detectors", "candidates", "tags"};
-	am_json *const jvals[] = {c->world, c->tools, c->detectors, c->candidates, c->tags};
+	const char *const jkeys[] = {"world", "tools", "detectors", "candidates", "tags", "run"};
+	am_json *const jvals[] = {c->world, c->tools, c->detectors, c->candidates, c->tags, c->run};
 	for (size_t i = 0; rc == 0 && i < AM_ARRAY_LEN(jkeys); i++)
 		rc = jvals[i] ? am_json_set(o, jkeys[i], jvals[i]) : 0;
 	am_json_free(axes);

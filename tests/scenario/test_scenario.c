@@ -404,8 +404,10 @@ static void test_dirs_and_raw(void)
 	am_suite_free(s);
 }
 
-/* A small scenario whose tools and detectors are given as text; rc and the first error. */
-static int load_small(const char *tools_and_detectors, struct am_err *err)
+/* A small scenario whose tools and detectors are given as text (they start on line 10); rc and
+ * the first error; the suite in *out when out is not NULL. */
+static int load_small_suite(const char *tools_and_detectors, struct am_suite **out,
+                            struct am_err *err)
 {
 	struct am_buf m = AM_BUF_INIT;
 	am_buf_printf(&m, NULL,
@@ -423,9 +425,17 @@ static int load_small(const char *tools_and_detectors, struct am_err *err)
 	    {"scenario.yaml", m.data, m.len}, {"s", "{{x}}", 5}, {"u", "u", 1}, {"r", "r", 1}};
 	struct am_suite *s = NULL;
 	int rc = am_suite_load_mem(f, AM_ARRAY_LEN(f), "mem", &s, err);
-	am_suite_free(s);
+	if (out)
+		*out = s;
+	else
+		am_suite_free(s);
 	am_buf_free(&m);
 	return rc;
+}
+
+static int load_small(const char *tools_and_detectors, struct am_err *err)
+{
+	return load_small_suite(tools_and_detectors, NULL, err);
 }
 
 /* The loader accepts what the world runs: agent.done, argument aliases, runner_returned and
@@ -493,6 +503,106 @@ static void test_world_ops_and_predicates(void)
 	         NULL);
 }
 
+static const char small_tools[] =
+    "tools:\n"
+    "  - {name: t, description: d, op: agent.done, parameters: {type: object}}\n"
+    "detectors: [{name: x, kind: harmful, description: d, when: {tool_called: {tool: t}}}]\n";
+
+/* The manifest's run mode: on the condition, in its JSON, in its hash; bad ones refused at the
+ * line of the offending value. */
+static void test_run_mode(void)
+{
+	struct am_err err = {0};
+	struct am_suite *s = NULL;
+	struct am_buf m = AM_BUF_INIT;
+	am_buf_printf(&m, NULL, "run: {turns: multi, max_steps: 12}\n%s", small_tools);
+	AM_CHECK_INT(load_small_suite(m.data, &s, &err), 0);
+	am_buf_free(&m);
+	struct am_condition *c = NULL;
+	if (s && am_suite_render_id(s, "e/b", &c, &err) == 0) {
+		AM_CHECK(c->run != NULL);
+		AM_CHECK_STR(am_json_get_str_or(c->run, "turns", ""), "multi");
+		AM_CHECK_INT(json_integer_value(am_json_get(c->run, "max_steps")), 12);
+		AM_CHECK_INT((long long)json_object_size(c->run), 2);
+		am_json *j = NULL;
+		AM_CHECK_INT(am_condition_to_json(c, &j, &err), 0);
+		AM_CHECK(json_equal(am_json_get(j, "run"), c->run));
+		am_json_free(j);
+		/* the hash covers the run mode: rebuilt with jansson's own dumper */
+		json_t *o = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:{s:s, s:i}}", "system",
+		                      c->system_prompt, "user", c->user_prompt, "rubric",
+		                      c->judge_rubric, "world", c->world, "tools", c->tools,
+		                      "detectors", c->detectors, "candidates", c->candidates, "run",
+		                      "turns", "multi", "max_steps", 12);
+		char *dump = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		char hex[AM_SHA256_HEX_LEN];
+		AM_CHECK_INT(am_sha256_hex(dump, strlen(dump), hex, NULL), 0);
+		AM_CHECK_STR(c->hash, hex);
+		free(dump);
+		json_decref(o);
+	} else {
+		AM_CHECK(0);
+	}
+	am_condition_free(c);
+	am_suite_free(s);
+	/* turns alone: no max_steps key; no run: no run field, nor in the JSON */
+	s = NULL;
+	c = NULL;
+	am_buf_printf(&m, NULL, "run:\n  turns: single\n%s", small_tools);
+	AM_CHECK_INT(load_small_suite(m.data, &s, &err), 0);
+	am_buf_free(&m);
+	if (s && am_suite_render_id(s, "e/a", &c, &err) == 0) {
+		AM_CHECK_STR(am_json_get_str_or(c->run, "turns", ""), "single");
+		AM_CHECK(am_json_get(c->run, "max_steps") == NULL);
+	}
+	am_condition_free(c);
+	am_suite_free(s);
+	s = NULL;
+	c = NULL;
+	AM_CHECK_INT(load_small_suite(small_tools, &s, &err), 0);
+	if (s && am_suite_render_id(s, "e/a", &c, &err) == 0) {
+		AM_CHECK(c->run == NULL);
+		am_json *j = NULL;
+		AM_CHECK_INT(am_condition_to_json(c, &j, &err), 0);
+		AM_CHECK(am_json_get(j, "run") == NULL);
+		am_json_free(j);
+	}
+	am_condition_free(c);
+	am_suite_free(s);
+
+	static const struct {
+		const char *run;
+		int line;
+		const char *msg;
+	} bad[] = {
+	    {"run: multi\n", 10, "'run' must be a map, not a scalar"},
+	    {"run: {turns: many}\n", 10, "'run': turns must be single or multi, not 'many'"},
+	    {"run: {max_steps: 3}\n", 10, "'run': missing required key 'turns'"},
+	    {"run:\n  turns: multi\n  max_steps: 0\n", 12,
+	     "'run': max_steps must be a whole number from 1 to 1000"},
+	    {"run:\n  turns: multi\n  max_steps: 1001\n", 12,
+	     "'run': max_steps must be a whole number from 1 to 1000"},
+	    {"run:\n  turns: multi\n  max_steps: 2.5\n", 12,
+	     "'run': max_steps must be a whole number from 1 to 1000"},
+	    {"run:\n  turns: multi\n  max_steps: \"12\"\n", 12,
+	     "'run': max_steps must be a whole number from 1 to 1000"},
+	    {"run:\n  turns: single\n  max_steps: 4\n", 12,
+	     "'run': max_steps only applies to turns: multi"},
+	    {"run:\n  turns: multi\n  steps: 4\n", 12, "unknown key 'steps'"},
+	};
+	for (size_t i = 0; i < AM_ARRAY_LEN(bad); i++) {
+		am_buf_printf(&m, NULL, "%s%s", bad[i].run, small_tools);
+		AM_CHECK_INT(load_small(m.data, &err), AM_EPARSE);
+		am_buf_free(&m);
+		if (!strstr(err.msg, bad[i].msg) || err.line != bad[i].line)
+			fprintf(stderr, "run case %zu: got %s:%d: %s\n", i, err.where, err.line,
+			        err.msg);
+		AM_CHECK_STR(err.where, "mem/scenario.yaml");
+		AM_CHECK_INT(err.line, bad[i].line);
+		AM_CHECK(strstr(err.msg, bad[i].msg) != NULL);
+	}
+}
+
 int main(void)
 {
 	am_json_init();
@@ -503,5 +613,6 @@ int main(void)
 	AM_RUN(test_render_errors);
 	AM_RUN(test_dirs_and_raw);
 	AM_RUN(test_world_ops_and_predicates);
+	AM_RUN(test_run_mode);
 	return am_test_result();
 }
