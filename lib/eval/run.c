@@ -461,8 +461,12 @@ static int src_next(void *ctx, const struct am_chat_request **req, void **tag, s
 		struct am_episode_opts eo;
 		am_episode_opts_default(&eo);
 		eo.protocol = s->o->protocol;
-		eo.multi_turn = s->o->multi_turn;
-		eo.max_steps = s->o->max_steps;
+		/* A scenario that only makes sense over several turns says so in its `run` key
+		 * (docs/scenarios.md); --multi-turn and --max-steps still apply everywhere. */
+		const char *turns = am_json_get_str_or(c->run, "turns", "single");
+		json_int_t scenario_steps = json_integer_value(am_json_get(c->run, "max_steps"));
+		eo.multi_turn = s->o->multi_turn || am_streq(turns, "multi");
+		eo.max_steps = s->o->max_steps ? s->o->max_steps : (int)scenario_steps;
 		eo.max_tokens = s->o->max_tokens;
 		eo.max_reply_tokens = s->o->max_reply_tokens;
 		eo.temperature = s->o->temperature;
