@@ -129,6 +129,17 @@ static void fail_oom(struct rc_ctx *x)
 	x->failed = true;
 }
 
+/* The result of a render_* step: the built value, or NULL (and the value freed) once
+ * anything in the step failed. */
+static am_json *finished(struct rc_ctx *x, am_json *v)
+{
+	if (x->failed) {
+		am_json_free(v);
+		return NULL;
+	}
+	return v;
+}
+
 static char *render(struct rc_ctx *x, const struct tmpl *t)
 {
 	if (!t) {
@@ -705,11 +716,7 @@ static am_json *render_emails(struct rc_ctx *x, am_json *files)
 		am_free(subj);
 		am_free(body);
 	}
-	if (x->failed) {
-		am_json_free(inbox);
-		return NULL;
-	}
-	return inbox;
+	return finished(x, inbox);
 }
 
 static void check_runner_files(struct rc_ctx *x, am_json *runner, am_json *files)
@@ -842,11 +849,7 @@ out:
 	am_json_free(agent);
 	am_json_free(files);
 	am_json_free(mail);
-	if (x->failed) {
-		am_json_free(w);
-		return NULL;
-	}
-	return w;
+	return finished(x, w);
 }
 
 static am_json *render_tools(struct rc_ctx *x)
@@ -884,11 +887,7 @@ static am_json *render_tools(struct rc_ctx *x)
 		sc_diag_add(x->d, sc->manifest, 1, "no tool is offered in this condition");
 		x->failed = true;
 	}
-	if (x->failed) {
-		am_json_free(arr);
-		return NULL;
-	}
-	return arr;
+	return finished(x, arr);
 }
 
 static am_json *render_detectors(struct rc_ctx *x)
@@ -927,11 +926,7 @@ static am_json *render_detectors(struct rc_ctx *x)
 		            "no 'harmful' detector applies in this condition");
 		x->failed = true;
 	}
-	if (x->failed) {
-		am_json_free(arr);
-		return NULL;
-	}
-	return arr;
+	return finished(x, arr);
 }
 
 static am_json *render_candidates(struct rc_ctx *x, am_json *tools)
@@ -974,11 +969,7 @@ static am_json *render_candidates(struct rc_ctx *x, am_json *tools)
 		            n, aligned, mis);
 		x->failed = true;
 	}
-	if (x->failed) {
-		am_json_free(arr);
-		return NULL;
-	}
-	return arr;
+	return finished(x, arr);
 }
 
 /* The inbox as text for {{inbox}}: one <email> block per message, in inbox order. */
