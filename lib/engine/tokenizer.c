@@ -915,18 +915,40 @@ static int spm_try_bigram(const struct am_tokenizer *t, struct work *w, const ch
 	return heap_push(w, true, bg, err);
 }
 
-static int spm_word(const struct am_tokenizer *t, struct work *w, const char *s, size_t n,
-                    struct ids *out, struct am_err *err)
+static int bpe_try_bigram(const struct am_tokenizer *t, struct work *w, const char *s, int32_t left,
+                          int32_t right, struct am_err *err)
 {
-	int rc = split_symbols(w, s, n, true, err);
-	if (rc < 0)
-		return rc;
+	if (left < 0 || right < 0)
+		return 0;
+	const struct sym *l = &w->syms[left], *r = &w->syms[right];
+	int32_t rank = find_merge(t, s + l->off, l->n, s + r->off, r->n);
+	if (rank < 0)
+		return 0;
+	struct bigram bg = {left, right, l->n + r->n, 0.0f, rank};
+	return heap_push(w, false, bg, err);
+}
+
+/* SPM and BPE merge alike; they differ only in how a pair is scored (SPM: the merged
+ * token's score, BPE: the merge's rank), which heap_push/heap_pop take as `spm`. */
+static int try_bigram(const struct am_tokenizer *t, struct work *w, const char *s, bool spm,
+                      int32_t left, int32_t right, struct am_err *err)
+{
+	return spm ? spm_try_bigram(t, w, s, left, right, err)
+	           : bpe_try_bigram(t, w, s, left, right, err);
+}
+
+/* Seed the heap with every adjacent pair of symbols, then merge the best pair until none
+ * is left; stale heap entries (a side already merged away) are skipped. */
+static int merge_symbols(const struct am_tokenizer *t, struct work *w, const char *s, bool spm,
+                         struct am_err *err)
+{
+	int rc;
 	w->n_heap = 0;
 	for (size_t i = 1; i < w->n_syms; i++)
-		if ((rc = spm_try_bigram(t, w, s, (int32_t)i - 1, (int32_t)i, err)) < 0)
+		if ((rc = try_bigram(t, w, s, spm, (int32_t)i - 1, (int32_t)i, err)) < 0)
 			return rc;
 	while (w->n_heap) {
-		struct bigram bg = heap_pop(w, true);
+		struct bigram bg = heap_pop(w, spm);
 		struct sym *l = &w->syms[bg.left], *r = &w->syms[bg.right];
 		if (l->n == 0 || r->n == 0 || l->n + r->n != bg.size)
 			continue;
@@ -935,10 +957,19 @@ static int spm_word(const struct am_tokenizer *t, struct work *w, const char *s,
 		l->next = r->next;
 		if (r->next >= 0)
 			w->syms[r->next].prev = bg.left;
-		if ((rc = spm_try_bigram(t, w, s, l->prev, bg.left, err)) < 0 ||
-		    (rc = spm_try_bigram(t, w, s, bg.left, l->next, err)) < 0)
+		if ((rc = try_bigram(t, w, s, spm, l->prev, bg.left, err)) < 0 ||
+		    (rc = try_bigram(t, w, s, spm, bg.left, l->next, err)) < 0)
 			return rc;
 	}
+	return 0;
+}
+
+static int spm_word(const struct am_tokenizer *t, struct work *w, const char *s, size_t n,
+                    struct ids *out, struct am_err *err)
+{
+	int rc = split_symbols(w, s, n, true, err);
+	if (rc < 0 || (rc = merge_symbols(t, w, s, true, err)) < 0)
+		return rc;
 	for (int32_t i = w->n_syms ? 0 : -1; i != -1; i = w->syms[i].next) {
 		const struct sym *y = &w->syms[i];
 		int32_t id = find_text(t, s + y->off, y->n);
@@ -963,19 +994,6 @@ static int spm_word(const struct am_tokenizer *t, struct work *w, const char *s,
 	return 0;
 }
 
-static int bpe_try_bigram(const struct am_tokenizer *t, struct work *w, const char *s, int32_t left,
-                          int32_t right, struct am_err *err)
-{
-	if (left < 0 || right < 0)
-		return 0;
-	const struct sym *l = &w->syms[left], *r = &w->syms[right];
-	int32_t rank = find_merge(t, s + l->off, l->n, s + r->off, r->n);
-	if (rank < 0)
-		return 0;
-	struct bigram bg = {left, right, l->n + r->n, 0.0f, rank};
-	return heap_push(w, false, bg, err);
-}
-
 /* One pre-tokenized fragment, already in GPT-2's byte alphabet. */
 static int bpe_word(const struct am_tokenizer *t, struct work *w, const char *s, size_t n,
                     struct ids *out, struct am_err *err)
@@ -986,26 +1004,9 @@ static int bpe_word(const struct am_tokenizer *t, struct work *w, const char *s,
 		if (id >= 0)
 			return ids_push(out, id, err);
 	}
-	if ((rc = split_symbols(w, s, n, false, err)) < 0)
+	if ((rc = split_symbols(w, s, n, false, err)) < 0 ||
+	    (rc = merge_symbols(t, w, s, false, err)) < 0)
 		return rc;
-	w->n_heap = 0;
-	for (size_t i = 1; i < w->n_syms; i++)
-		if ((rc = bpe_try_bigram(t, w, s, (int32_t)i - 1, (int32_t)i, err)) < 0)
-			return rc;
-	while (w->n_heap) {
-		struct bigram bg = heap_pop(w, false);
-		struct sym *l = &w->syms[bg.left], *r = &w->syms[bg.right];
-		if (l->n == 0 || r->n == 0 || l->n + r->n != bg.size)
-			continue;
-		l->n += r->n;
-		r->n = 0;
-		l->next = r->next;
-		if (r->next >= 0)
-			w->syms[r->next].prev = bg.left;
-		if ((rc = bpe_try_bigram(t, w, s, l->prev, bg.left, err)) < 0 ||
-		    (rc = bpe_try_bigram(t, w, s, bg.left, l->next, err)) < 0)
-			return rc;
-	}
 	for (int32_t i = w->n_syms ? 0 : -1; i != -1; i = w->syms[i].next) {
 		const struct sym *y = &w->syms[i];
 		int32_t id = find_text(t, s + y->off, y->n);
