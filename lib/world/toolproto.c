@@ -317,23 +317,30 @@ static int parse_lines(struct am_text_call *c, const char *body, size_t len, con
 	return rc;
 }
 
+/* Trim p[0..n) and drop a ``` code fence around it: the opening line (with any language
+ * tag) and the closing ticks. */
+static void trim_code_fence(const char **p, size_t *n)
+{
+	am_trim(p, n);
+	if (*n >= 3 && memcmp(*p, "```", 3) == 0) {
+		size_t nl = 0;
+		while (nl < *n && (*p)[nl] != '\n')
+			nl++;
+		*p += nl;
+		*n -= nl;
+		if (*n >= 3 && memcmp(*p + *n - 3, "```", 3) == 0)
+			*n -= 3;
+		am_trim(p, n);
+	}
+}
+
 /* Parse the fields between the tags of a <tool_use:NAME> block into c->args. */
 static int parse_fields(struct am_text_call *c, const char *body, size_t len, const am_json *known)
 {
 	const char *p = body;
 	size_t n = len;
-	am_trim(&p, &n);
 	/* tolerate a code fence around the fields */
-	if (n >= 3 && memcmp(p, "```", 3) == 0) {
-		size_t nl = 0;
-		while (nl < n && p[nl] != '\n')
-			nl++;
-		p += nl;
-		n -= nl;
-		if (n >= 3 && memcmp(p + n - 3, "```", 3) == 0)
-			n -= 3;
-		am_trim(&p, &n);
-	}
+	trim_code_fence(&p, &n);
 	if (n && p[0] == '{')
 		return parse_json_args(c, p, n);
 	int rc = parse_lines(c, body, len, known, true);
@@ -363,17 +370,7 @@ static int parse_json_args(struct am_text_call *c, const char *p, size_t n)
 /* <tool_call>{"name":..., "arguments":...}</tool_call> content. */
 static int parse_tool_call_json(struct am_text_call *c, const char *p, size_t n)
 {
-	am_trim(&p, &n);
-	if (n >= 3 && memcmp(p, "```", 3) == 0) {
-		size_t nl = 0;
-		while (nl < n && p[nl] != '\n')
-			nl++;
-		p += nl;
-		n -= nl;
-		if (n >= 3 && memcmp(p + n - 3, "```", 3) == 0)
-			n -= 3;
-		am_trim(&p, &n);
-	}
+	trim_code_fence(&p, &n);
 	am_json *v = NULL;
 	struct am_err perr = {0};
 	int rc = am_json_parse(p, n, "tool_call", &v, &perr);
