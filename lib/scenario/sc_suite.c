@@ -75,6 +75,28 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Collect the non-hidden subdirectories of the open directory dh (closed here) as
+ * "dir/name" into subs, sorted by name. */
+static int sorted_subdirs(DIR *dh, const char *dir, struct strv *subs)
+{
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(dh)) != NULL && rc == 0) {
+		if (de->d_name[0] == '.')
+			continue;
+		struct am_buf b = AM_BUF_INIT;
+		if (am_buf_printf(&b, NULL, "%s/%s", dir, de->d_name) < 0)
+			rc = AM_ENOMEM;
+		else if (is_dir(b.data))
+			rc = strv_push(subs, b.data);
+		am_buf_free(&b);
+	}
+	closedir(dh);
+	if (subs->n > 1)
+		qsort(subs->v, subs->n, sizeof(char *), cmp_str);
+	return rc;
+}
+
 /* Scenario directories below dir (depth-limited), sorted. */
 static int find_scenarios(const char *dir, int depth, struct strv *out, struct sc_diag *d)
 {
@@ -91,21 +113,7 @@ static int find_scenarios(const char *dir, int depth, struct strv *out, struct s
 		return AM_EIO;
 	}
 	struct strv subs = {0};
-	int rc = 0;
-	struct dirent *de;
-	while ((de = readdir(dh)) != NULL && rc == 0) {
-		if (de->d_name[0] == '.')
-			continue;
-		struct am_buf b = AM_BUF_INIT;
-		if (am_buf_printf(&b, NULL, "%s/%s", dir, de->d_name) < 0)
-			rc = AM_ENOMEM;
-		else if (is_dir(b.data))
-			rc = strv_push(&subs, b.data);
-		am_buf_free(&b);
-	}
-	closedir(dh);
-	if (subs.n > 1)
-		qsort(subs.v, subs.n, sizeof(char *), cmp_str);
+	int rc = sorted_subdirs(dh, dir, &subs);
 	for (size_t i = 0; i < subs.n && rc == 0; i++)
 		rc = find_scenarios(subs.v[i], depth + 1, out, d);
 	am_strv_free(subs.v, subs.n);
@@ -485,21 +493,7 @@ static int find_dir_rec(const char *dir, const char *name, int depth, char **out
 	if (!dh)
 		return AM_ENOTFOUND;
 	struct strv subs = {0};
-	int rc = 0;
-	struct dirent *de;
-	while ((de = readdir(dh)) != NULL && rc == 0) {
-		if (de->d_name[0] == '.')
-			continue;
-		struct am_buf b = AM_BUF_INIT;
-		if (am_buf_printf(&b, NULL, "%s/%s", dir, de->d_name) < 0)
-			rc = AM_ENOMEM;
-		else if (is_dir(b.data))
-			rc = strv_push(&subs, b.data);
-		am_buf_free(&b);
-	}
-	closedir(dh);
-	if (subs.n > 1)
-		qsort(subs.v, subs.n, sizeof(char *), cmp_str);
+	int rc = sorted_subdirs(dh, dir, &subs);
 	int found = rc < 0 ? rc : AM_ENOTFOUND;
 	for (size_t i = 0; i < subs.n && found == AM_ENOTFOUND; i++) {
 		const char *base = strrchr(subs.v[i], '/');
