@@ -36,6 +36,20 @@ int am_normal_quantile(double p, double *out)
 	return 0;
 }
 
+/* One modified-Lentz update for partial numerator aa: advances c and d (kept away from
+ * zero by tiny) and returns the factor d * c that multiplies the fraction. */
+static double lentz_step(double aa, double tiny, double *c, double *d)
+{
+	*d = 1.0 + aa * *d;
+	if (fabs(*d) < tiny)
+		*d = tiny;
+	*c = 1.0 + aa / *c;
+	if (fabs(*c) < tiny)
+		*c = tiny;
+	*d = 1.0 / *d;
+	return *d * *c;
+}
+
 /* Continued fraction of the incomplete beta (modified Lentz), valid for x < (a+1)/(a+b+2). */
 static double beta_cf(double a, double b, double x)
 {
@@ -49,23 +63,9 @@ static double beta_cf(double a, double b, double x)
 	for (int m = 1; m <= 100000; m++) {
 		double m2 = 2.0 * m;
 		double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-		d = 1.0 + aa * d;
-		if (fabs(d) < tiny)
-			d = tiny;
-		c = 1.0 + aa / c;
-		if (fabs(c) < tiny)
-			c = tiny;
-		d = 1.0 / d;
-		h *= d * c;
+		h *= lentz_step(aa, tiny, &c, &d);
 		aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-		d = 1.0 + aa * d;
-		if (fabs(d) < tiny)
-			d = tiny;
-		c = 1.0 + aa / c;
-		if (fabs(c) < tiny)
-			c = tiny;
-		d = 1.0 / d;
-		double del = d * c;
+		double del = lentz_step(aa, tiny, &c, &d);
 		h *= del;
 		if (fabs(del - 1.0) < 1e-16)
 			break;
