@@ -360,16 +360,23 @@ struct eval_src {
 	struct progress prog;
 };
 
+/* The first failure of a pass wins and stops it; later ones are consequences. */
+static void record_failure(int *fatal, struct am_err *fatal_err, bool *stop, int rc,
+                           const struct am_err *err, const char *what)
+{
+	if (*fatal)
+		return;
+	*fatal = rc;
+	if (err && err->code)
+		*fatal_err = *err;
+	else
+		am_err_set(fatal_err, rc, "%s failed (%s)", what, am_err_code_name(rc));
+	*stop = true;
+}
+
 static void src_fail(struct eval_src *s, int rc, const struct am_err *err)
 {
-	if (s->fatal)
-		return;
-	s->fatal = rc;
-	if (err && err->code)
-		s->fatal_err = *err;
-	else
-		am_err_set(&s->fatal_err, rc, "evaluation failed (%s)", am_err_code_name(rc));
-	s->stop = true;
+	record_failure(&s->fatal, &s->fatal_err, &s->stop, rc, err, "evaluation");
 }
 
 static int commit_episode(struct eval_src *s, struct slot *sl, struct am_err *err)
@@ -554,14 +561,7 @@ struct judge_src {
 
 static void jfail(struct judge_src *s, int rc, const struct am_err *err)
 {
-	if (s->fatal)
-		return;
-	s->fatal = rc;
-	if (err && err->code)
-		s->fatal_err = *err;
-	else
-		am_err_set(&s->fatal_err, rc, "judging failed (%s)", am_err_code_name(rc));
-	s->stop = true;
+	record_failure(&s->fatal, &s->fatal_err, &s->stop, rc, err, "judging");
 }
 
 static const struct am_stored_condition *jcond(const struct judge_src *s, const char *id)
