@@ -20,7 +20,14 @@ struct am_qmat {
 	const void *data;
 	size_t rows, cols;
 	size_t row_bytes;
+	const uint8_t *packed; /* borrowed: the rows in am_qp_pack_group groups, or NULL */
 };
+
+/* Bytes of w's packed copy (0 when its type has none: see am_qp_supported). */
+size_t am_qmat_packed_bytes(const struct am_qmat *w);
+/* Pack w's rows into dst (am_qmat_packed_bytes(w) bytes, which must outlive w's use) and point
+ * w->packed at it; the matmul then reads only the packed copy. */
+void am_qmat_pack(struct am_qmat *w, uint8_t *dst);
 
 struct am_kernel_ctx {
 	struct am_threadpool *pool; /* borrowed; NULL = single thread */
@@ -30,9 +37,9 @@ struct am_kernel_ctx {
 	size_t tiles_cap;
 	bool force_generic;    /* tests: use the scalar paths even on AVX2 machines */
 	bool f32_activations;  /* multiply dequantized weights with float activations (slower,
-	                          no 8-bit rounding of activations) */
+	                          no 16-bit rounding of activations) */
 	size_t f32_min_tokens; /* batches of at least this many tokens use float activations
-	                          anyway (0: the default, 6) */
+	                          with unpacked matrices (0: the default, 6) */
 };
 
 void am_kernel_ctx_free(struct am_kernel_ctx *k);

@@ -50,4 +50,25 @@ void am_quantize_qa(const float *x, struct am_qa_block *out, size_t n);
 float am_vec_dot_qa_ref(enum am_ggml_type t, const void *w, const struct am_qa_block *a, size_t n);
 float am_vec_dot_qa(enum am_ggml_type t, const void *w, const struct am_qa_block *a, size_t n);
 
+/* Packed layout of the integer matmul (lib/engine/qpack.c), for Q4_0, Q4_1 and Q8_0: a matrix's
+ * rows in groups of AM_QP_ROWS, each group the same bytes as its 16 ggml rows reordered. Per
+ * 32-column block: the 16 half-float scales, (Q4_1) the 16 mins, then the code bytes in chunks of
+ * 32: chunk c holds bytes 2c and 2c+1 of each row's codes, row r at offset 2r. A group of a
+ * matrix with cols columns takes AM_QP_ROWS * row_bytes bytes; rows past the matrix are zero. */
+#define AM_QP_ROWS 16
+bool am_qp_supported(enum am_ggml_type t);
+/* Pack n_rows (<= 16) rows of row_bytes bytes at src into the group at dst. */
+void am_qp_pack_group(enum am_ggml_type t, const uint8_t *src, size_t row_bytes, size_t n_rows,
+                      size_t cols, uint8_t *dst);
+/* The inverse: the group's 16 rows, as ggml rows, to dst (16 * row_bytes bytes). */
+void am_qp_unpack_group(enum am_ggml_type t, const uint8_t *grp, size_t cols, uint8_t *dst);
+/* y[k * 16 + r] = dot(row r of the group, activations of token k) for k < n_tok (1..4), token
+ * k's blocks at a + k * stride: the scalar reference (the arithmetic of am_vec_dot_qa_ref) and
+ * the dispatching version (AVX2 where available). A token's results do not depend on n_tok. */
+#define AM_QP_MAX_TOKENS 4
+void am_qp_dot_ref(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
+                   size_t stride, size_t cols, size_t n_tok, float *y);
+void am_qp_dot(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a, size_t stride,
+               size_t cols, size_t n_tok, float *y);
+
 #endif

@@ -9,7 +9,7 @@
 
 #include <math.h>
 
-#define TILE_ROWS      16
+#define TILE_ROWS      AM_QP_ROWS /* a tile is a packed group */
 #define F32_MIN_TOKENS 6
 
 static bool use_avx2(bool force_generic)
@@ -74,6 +74,25 @@ void am_matmul_ref(const struct am_qmat *w, const float *x, size_t n_tok, float 
 	am_free(row);
 }
 
+size_t am_qmat_packed_bytes(const struct am_qmat *w)
+{
+	if (!am_qp_supported(w->type) || w->cols % 32)
+		return 0;
+	return (w->rows + AM_QP_ROWS - 1) / AM_QP_ROWS * AM_QP_ROWS * w->row_bytes;
+}
+
+void am_qmat_pack(struct am_qmat *w, uint8_t *dst)
+{
+	size_t group = AM_QP_ROWS * w->row_bytes;
+	for (size_t r0 = 0; r0 < w->rows; r0 += AM_QP_ROWS)
+		am_qp_pack_group(w->type, (const uint8_t *)w->data + r0 * w->row_bytes,
+		                 w->row_bytes, AM_MIN((size_t)AM_QP_ROWS, w->rows - r0), w->cols,
+		                 dst + r0 / AM_QP_ROWS * group);
+	w->packed = dst;
+}
+
+/* A matmul job is cut into chunks of whole tiles; each chunk a contiguous run of tiles, so a thread
+ * streams through its part of a matrix in order. */
 struct matmul_job {
 	struct am_kernel_ctx *k;
 	size_t n_mats;
@@ -81,21 +100,48 @@ struct matmul_job {
 	const float *x;
 	size_t n_tok;
 	float *const *ys;
-	size_t tiles_before[9]; /* tile index where matrix i starts (n_mats <= 8) */
-	size_t n_tiles;
+	size_t chunks_before[9]; /* chunk index where matrix i starts (n_mats <= 8) */
+	size_t tiles_per_chunk[8];
+	size_t n_chunks;
+	size_t scratch_floats; /* per thread: a dequantized tile, then an unpacked group */
 	bool avx2;
-	bool f32; /* float activations for every type */
+	bool f32[8]; /* matrix i multiplies dequantized weights with float activations */
 };
 
-static void matmul_tile(struct matmul_job *j, size_t mi, size_t r0, size_t r1, float *tile)
+/* Rows r0..r1 of a tile: the ggml rows, or a packed group unpacked into scratch. */
+static const uint8_t *tile_rows(const struct am_qmat *w, size_t r0, uint8_t *scratch)
+{
+	if (!w->packed)
+		return (const uint8_t *)w->data + r0 * w->row_bytes;
+	am_qp_unpack_group(w->type, w->packed + r0 * w->row_bytes, w->cols, scratch);
+	return scratch;
+}
+
+static void matmul_tile(struct matmul_job *j, size_t mi, size_t r0, size_t r1, float *scratch)
 {
 	const struct am_qmat *w = j->ws[mi];
 	float *y = j->ys[mi];
 	size_t cols = w->cols, rows = w->rows;
-	const uint8_t *base = w->data;
-	if (am_quant_uses_qa(w->type) && !j->f32) {
+	if (!j->f32[mi]) {
 		const struct am_qa_block *act = j->k->act;
 		size_t nb = cols / AM_QA_BLOCK;
+		if (w->packed) {
+			const uint8_t *grp = w->packed + r0 * w->row_bytes;
+			float out[AM_QP_MAX_TOKENS * AM_QP_ROWS];
+			for (size_t t0 = 0; t0 < j->n_tok; t0 += AM_QP_MAX_TOKENS) {
+				size_t nt = AM_MIN((size_t)AM_QP_MAX_TOKENS, j->n_tok - t0);
+				if (j->avx2)
+					am_qp_dot(w->type, grp, act + t0 * nb, nb, cols, nt, out);
+				else
+					am_qp_dot_ref(w->type, grp, act + t0 * nb, nb, cols, nt,
+					              out);
+				for (size_t k = 0; k < nt; k++)
+					memcpy(y + (t0 + k) * rows + r0, out + k * AM_QP_ROWS,
+					       (r1 - r0) * sizeof(float));
+			}
+			return;
+		}
+		const uint8_t *base = w->data;
 		if (j->avx2) {
 			for (size_t t = 0; t < j->n_tok; t++) {
 				size_t r = r0;
@@ -117,15 +163,16 @@ static void matmul_tile(struct matmul_job *j, size_t mi, size_t r0, size_t r1, f
 	}
 	const float *rowsf;
 	if (w->type == AM_GGML_F32) {
-		rowsf = (const float *)(base + r0 * w->row_bytes);
+		rowsf = (const float *)((const uint8_t *)w->data + r0 * w->row_bytes);
 	} else {
+		float *tile = scratch;
+		const uint8_t *src = tile_rows(w, r0, (uint8_t *)(scratch + TILE_ROWS * cols));
 		for (size_t r = r0; r < r1; r++) {
+			const uint8_t *row = src + (r - r0) * w->row_bytes;
 			if (j->avx2)
-				am_dequantize_row(w->type, base + r * w->row_bytes,
-				                  tile + (r - r0) * cols, cols);
+				am_dequantize_row(w->type, row, tile + (r - r0) * cols, cols);
 			else
-				am_dequantize_row_ref(w->type, base + r * w->row_bytes,
-				                      tile + (r - r0) * cols, cols);
+				am_dequantize_row_ref(w->type, row, tile + (r - r0) * cols, cols);
 		}
 		rowsf = tile;
 	}
@@ -140,17 +187,18 @@ static void matmul_tile(struct matmul_job *j, size_t mi, size_t r0, size_t r1, f
 	}
 }
 
-static void matmul_worker(void *ctx, size_t ti, int thread)
+static void matmul_worker(void *ctx, size_t ci, int thread)
 {
 	struct matmul_job *j = ctx;
-	float *tile =
-	    j->k->tiles ? j->k->tiles + (size_t)thread * TILE_ROWS * j->ws[0]->cols : NULL;
+	float *scratch = j->k->tiles ? j->k->tiles + (size_t)thread * j->scratch_floats : NULL;
 	size_t mi = 0;
-	while (mi + 1 < j->n_mats && ti >= j->tiles_before[mi + 1])
+	while (mi + 1 < j->n_mats && ci >= j->chunks_before[mi + 1])
 		mi++;
-	size_t local = ti - j->tiles_before[mi];
-	size_t r0 = local * TILE_ROWS, r1 = AM_MIN(r0 + TILE_ROWS, j->ws[mi]->rows);
-	matmul_tile(j, mi, r0, r1, tile);
+	const struct am_qmat *w = j->ws[mi];
+	size_t tile0 = (ci - j->chunks_before[mi]) * j->tiles_per_chunk[mi];
+	for (size_t r0 = tile0 * TILE_ROWS;
+	     r0 < w->rows && r0 < (tile0 + j->tiles_per_chunk[mi]) * TILE_ROWS; r0 += TILE_ROWS)
+		matmul_tile(j, mi, r0, AM_MIN(r0 + TILE_ROWS, w->rows), scratch);
 }
 
 static int grow(void **p, size_t *cap, size_t need)
@@ -178,23 +226,29 @@ int am_matmul_multi(struct am_kernel_ctx *k, size_t n_mats, const struct am_qmat
 	                       .ys = ys,
 	                       .avx2 = use_avx2(k->force_generic)};
 	size_t cols = ws[0]->cols;
-	/* Batches of many tokens (prefill) amortize dequantizing a weight tile over all of them and
-	 * then run at f32 FMA speed, exactly; smaller ones (decoding, batched decoding) use the
-	 * 16-bit integer dot products, which read the quantized weights directly. */
-	j.f32 =
-	    k->f32_activations || n_tok >= (k->f32_min_tokens ? k->f32_min_tokens : F32_MIN_TOKENS);
+	/* Packed matrices always use the 16-bit integer dot products: as fast as float FMAs over
+	 * dequantized tiles even for prefill, and a token's logits then never depend on what else
+	 * is in its batch. Unpacked integer types switch to float activations for batches of many
+	 * tokens, which amortize dequantizing a tile over all of them. */
+	bool many = n_tok >= (k->f32_min_tokens ? k->f32_min_tokens : F32_MIN_TOKENS);
+	int nth = am_threadpool_size(k->pool);
 	bool any_qa = false, any_f32 = false;
 	for (size_t i = 0; i < n_mats; i++) {
 		if (ws[i]->cols != cols)
 			return AM_EINVAL;
-		j.tiles_before[i] = j.n_tiles;
-		j.n_tiles += (ws[i]->rows + TILE_ROWS - 1) / TILE_ROWS;
-		if (am_quant_uses_qa(ws[i]->type) && !j.f32)
+		size_t tiles = (ws[i]->rows + TILE_ROWS - 1) / TILE_ROWS;
+		/* about four chunks per thread: few claims, yet a thread that finishes early
+		 * takes over work */
+		j.tiles_per_chunk[i] = AM_MAX((size_t)1, tiles / ((size_t)nth * 4));
+		j.chunks_before[i] = j.n_chunks;
+		j.n_chunks += (tiles + j.tiles_per_chunk[i] - 1) / j.tiles_per_chunk[i];
+		j.f32[i] = k->f32_activations || !am_quant_uses_qa(ws[i]->type) ||
+		           (!ws[i]->packed && many);
+		if (!j.f32[i])
 			any_qa = true;
 		else
 			any_f32 = true;
 	}
-	int nth = am_threadpool_size(k->pool);
 	if (any_qa) {
 		if (cols % AM_QA_BLOCK)
 			return AM_EINVAL;
@@ -211,10 +265,12 @@ int am_matmul_multi(struct am_kernel_ctx *k, size_t n_mats, const struct am_qmat
 				                   cols);
 		}
 	}
+	/* a tile of floats, then room for one unpacked group (fewer than 2 bytes per weight) */
+	j.scratch_floats = TILE_ROWS * cols + TILE_ROWS * cols / 2;
 	if (any_f32 &&
-	    grow((void **)&k->tiles, &k->tiles_cap, (size_t)nth * TILE_ROWS * cols * sizeof(float)))
+	    grow((void **)&k->tiles, &k->tiles_cap, (size_t)nth * j.scratch_floats * sizeof(float)))
 		return AM_ENOMEM;
-	am_threadpool_run(k->pool, matmul_worker, &j, j.n_tiles);
+	am_threadpool_run(k->pool, matmul_worker, &j, j.n_chunks);
 	return 0;
 }
 

@@ -29,6 +29,7 @@ struct am_llm {
 	const float *output_norm;
 	const float *rope_freqs;
 	struct llm_layer *layers;
+	uint8_t *packed; /* owned: the packed copies of the matrices that have one */
 };
 
 static const char *arch_prefix(enum am_arch a)
@@ -308,6 +309,42 @@ static int load_tensors(struct am_llm *m, struct am_err *err)
 	return 0;
 }
 
+/* The matmul reads the packed layout (amlab/quant.h) of the types that have one: copy them once,
+ * at load. The file's pages stay mapped for the embedding rows. */
+static int pack_matrices(struct am_llm *m, struct am_err *err)
+{
+	size_t n_mats = 7 * (size_t)m->hp.n_layer + 1, total = 0;
+	struct am_qmat **mats = am_calloc(n_mats, sizeof(*mats));
+	if (!mats)
+		return am_err_set(err, AM_ENOMEM, "out of memory loading %s", am_gguf_name(m->g));
+	for (int il = 0; il < m->hp.n_layer; il++) {
+		struct llm_layer *L = &m->layers[il];
+		struct am_qmat *per[7] = {&L->q, &L->k, &L->v, &L->o, &L->gate, &L->up, &L->down};
+		memcpy(mats + 7 * (size_t)il, per, sizeof(per));
+	}
+	mats[n_mats - 1] = &m->output;
+	for (size_t i = 0; i < n_mats; i++)
+		total += am_qmat_packed_bytes(mats[i]);
+	int rc = 0;
+	if (total && !(m->packed = am_malloc(total))) {
+		rc =
+		    am_err_set(err, AM_ENOMEM, "out of memory packing the %zu MiB of weights of %s",
+		               total >> 20, am_gguf_name(m->g));
+		goto out;
+	}
+	size_t off = 0;
+	for (size_t i = 0; i < n_mats; i++) {
+		size_t bytes = am_qmat_packed_bytes(mats[i]);
+		if (bytes) {
+			am_qmat_pack(mats[i], m->packed + off);
+			off += bytes;
+		}
+	}
+out:
+	am_free(mats);
+	return rc;
+}
+
 int am_llm_load(const char *path, struct am_llm **out, struct am_err *err)
 {
 	*out = NULL;
@@ -317,7 +354,8 @@ int am_llm_load(const char *path, struct am_llm **out, struct am_err *err)
 	int rc = am_gguf_open(path, &m->g, err);
 	if (rc < 0)
 		goto out;
-	if ((rc = load_hparams(m, err)) < 0 || (rc = load_tensors(m, err)) < 0)
+	if ((rc = load_hparams(m, err)) < 0 || (rc = load_tensors(m, err)) < 0 ||
+	    (rc = pack_matrices(m, err)) < 0)
 		goto out;
 	*out = m;
 	m = NULL;
@@ -331,6 +369,7 @@ void am_llm_free(struct am_llm *m)
 	if (!m)
 		return;
 	am_free(m->layers);
+	am_free(m->packed);
 	am_gguf_close(m->g);
 	am_free(m);
 }

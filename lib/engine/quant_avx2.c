@@ -279,6 +279,116 @@ AVX2 void am_vec_dot_qa_x2_avx2(enum am_ggml_type t, const void *w, size_t row_b
 	}
 }
 
+/* Broadcast activations q[j], q[j+1] (one 32-bit pair) to every lane. */
+AVX2 static inline __m256i pair_bcast(const int16_t *q)
+{
+	int32_t v;
+	memcpy(&v, q, 4);
+	return _mm256_set1_epi32(v);
+}
+
+/* 16 interleaved rows (am_qp_pack_group) against T activation vectors (a + t * stride): lane r of
+ * the two accumulators of a token is row r (0..7) or r + 8; chunk c holds element pair c of
+ * each row. The weights are unpacked once for all T tokens; each token's arithmetic is the same
+ * whatever T is, so results never depend on how tokens are batched. */
+__attribute__((always_inline)) AVX2 static inline void qp_dot(enum am_ggml_type t, int T,
+                                                              const uint8_t *grp,
+                                                              const struct am_qa_block *a,
+                                                              size_t stride, size_t cols, float *y)
+{
+	size_t bb = am_quant_block_bytes(t), sb = t == AM_GGML_Q4_1 ? 4 : 2;
+	const __m256i low4 = _mm256_set1_epi16(0x0F);
+	__m256 f0[4], f1[4];
+	for (int k = 0; k < T; k++)
+		f0[k] = f1[k] = _mm256_setzero_ps();
+	for (size_t b = 0; b < cols / 32; b++) {
+		const uint8_t *g = grp + b * AM_QP_ROWS * bb, *codes = g + AM_QP_ROWS * sb;
+		__m256i s0[4], s1[4];
+		for (int k = 0; k < T; k++)
+			s0[k] = s1[k] = _mm256_setzero_si256();
+		if (t == AM_GGML_Q8_0) {
+			for (int c = 0; c < 16; c++) {
+				const __m128i *p = (const __m128i *)(codes + 32 * c);
+				__m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(p));
+				__m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(p + 1));
+				for (int k = 0; k < T; k++) {
+					__m256i av = pair_bcast(a[k * stride + b].q + 2 * c);
+					s0[k] = _mm256_add_epi32(s0[k], _mm256_madd_epi16(w0, av));
+					s1[k] = _mm256_add_epi32(s1[k], _mm256_madd_epi16(w1, av));
+				}
+			}
+		} else {
+			for (int c = 0; c < 8; c++) {
+				const __m128i *p = (const __m128i *)(codes + 32 * c);
+				__m256i z0 = _mm256_cvtepu8_epi16(_mm_loadu_si128(p));
+				__m256i z1 = _mm256_cvtepu8_epi16(_mm_loadu_si128(p + 1));
+				__m256i lo0 = _mm256_and_si256(z0, low4),
+				        hi0 = _mm256_srli_epi16(z0, 4);
+				__m256i lo1 = _mm256_and_si256(z1, low4),
+				        hi1 = _mm256_srli_epi16(z1, 4);
+				for (int k = 0; k < T; k++) {
+					const int16_t *aq = a[k * stride + b].q;
+					__m256i lo = pair_bcast(aq + 2 * c),
+					        hi = pair_bcast(aq + 2 * c + 16);
+					s0[k] = _mm256_add_epi32(
+					    s0[k], _mm256_add_epi32(_mm256_madd_epi16(lo0, lo),
+					                            _mm256_madd_epi16(hi0, hi)));
+					s1[k] = _mm256_add_epi32(
+					    s1[k], _mm256_add_epi32(_mm256_madd_epi16(lo1, lo),
+					                            _mm256_madd_epi16(hi1, hi)));
+				}
+			}
+		}
+		__m256 d0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g));
+		__m256 d1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + 16)));
+		__m256 m0 = d0, m1 = d1;
+		if (t == AM_GGML_Q4_1) {
+			m0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + 32)));
+			m1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + 48)));
+		}
+		for (int k = 0; k < T; k++) {
+			const struct am_qa_block *ab = &a[k * stride + b];
+			__m256 ad = _mm256_set1_ps(ab->d);
+			f0[k] = _mm256_fmadd_ps(_mm256_mul_ps(d0, ad), _mm256_cvtepi32_ps(s0[k]),
+			                        f0[k]);
+			f1[k] = _mm256_fmadd_ps(_mm256_mul_ps(d1, ad), _mm256_cvtepi32_ps(s1[k]),
+			                        f1[k]);
+			if (t != AM_GGML_Q8_0) {
+				/* Q4_0 codes are offset by 8: -8 d s; Q4_1 adds its min: m s */
+				__m256 ms =
+				    _mm256_set1_ps(t == AM_GGML_Q4_0 ? -8.0f * ab->s : ab->s);
+				f0[k] = _mm256_fmadd_ps(m0, ms, f0[k]);
+				f1[k] = _mm256_fmadd_ps(m1, ms, f1[k]);
+			}
+		}
+	}
+	for (int k = 0; k < T; k++) {
+		_mm256_storeu_ps(y + k * AM_QP_ROWS, f0[k]);
+		_mm256_storeu_ps(y + k * AM_QP_ROWS + 8, f1[k]);
+	}
+}
+
+#define QP_DOT_T(T)                                                                                \
+	do {                                                                                       \
+		switch (t) {                                                                       \
+		case AM_GGML_Q4_0: qp_dot(AM_GGML_Q4_0, T, grp, a, stride, cols, y); return;       \
+		case AM_GGML_Q4_1: qp_dot(AM_GGML_Q4_1, T, grp, a, stride, cols, y); return;       \
+		case AM_GGML_Q8_0: qp_dot(AM_GGML_Q8_0, T, grp, a, stride, cols, y); return;       \
+		default: am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y); return;                 \
+		}                                                                                  \
+	} while (0)
+
+AVX2 void am_qp_dot_avx2(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
+                         size_t stride, size_t cols, size_t n_tok, float *y)
+{
+	switch (n_tok) {
+	case 1: QP_DOT_T(1);
+	case 2: QP_DOT_T(2);
+	case 3: QP_DOT_T(3);
+	default: QP_DOT_T(4);
+	}
+}
+
 #else /* not x86: never called, since am_cpu_features() reports no AVX2 */
 
 bool am_dequantize_row_avx2(enum am_ggml_type t, const void *src, float *dst, size_t n)
@@ -301,5 +411,10 @@ void am_vec_dot_qa_x2_avx2(enum am_ggml_type t, const void *w, size_t row_bytes,
 {
 	y[0] = am_vec_dot_qa_ref(t, w, a, n);
 	y[1] = am_vec_dot_qa_ref(t, (const uint8_t *)w + row_bytes, a, n);
+}
+void am_qp_dot_avx2(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
+                    size_t stride, size_t cols, size_t n_tok, float *y)
+{
+	am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y);
 }
 #endif

@@ -14,5 +14,7 @@ void am_quantize_qa_avx2(const float *x, struct am_qa_block *out, size_t n);
 float am_vec_dot_qa_avx2(enum am_ggml_type t, const void *w, const struct am_qa_block *a, size_t n);
 void am_vec_dot_qa_x2_avx2(enum am_ggml_type t, const void *w, size_t row_bytes,
                            const struct am_qa_block *a, size_t n, float *y);
+void am_qp_dot_avx2(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
+                    size_t stride, size_t cols, size_t n_tok, float *y);
 
 #endif

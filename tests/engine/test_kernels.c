@@ -174,6 +174,94 @@ static void test_qa_dot(void)
 	am_free(a2);
 }
 
+/* The packed layout: groups unpack to the same bytes (padding rows zero), and the packed dot
+ * products equal the row-by-row ones (the scalar reference bit for bit: same arithmetic). */
+static void test_qpack(void)
+{
+	const enum am_ggml_type types[] = {AM_GGML_Q4_0, AM_GGML_Q4_1, AM_GGML_Q8_0};
+	size_t rows = 37, cols = 96;
+	float x[96];
+	struct am_qa_block a[3];
+	for (size_t i = 0; i < cols; i++)
+		x[i] = frand() * (i % 11 == 0 ? 8.0f : 1.0f);
+	am_quantize_qa(x, a, cols);
+	AM_CHECK(!am_qp_supported(AM_GGML_Q5_0) && !am_qp_supported(AM_GGML_Q4_K));
+	for (size_t i = 0; i < AM_ARRAY_LEN(types); i++) {
+		enum am_ggml_type t = types[i];
+		size_t rb = am_quant_row_bytes(t, cols), groups = (rows + 15) / 16;
+		uint8_t *w = am_malloc(rows * rb), *packed = am_malloc(groups * 16 * rb),
+		        *back = am_malloc(16 * rb);
+		random_blocks(t, w, rows * cols);
+		struct am_qmat m = {
+		    .type = t, .data = w, .rows = rows, .cols = cols, .row_bytes = rb};
+		AM_CHECK_INT(am_qmat_packed_bytes(&m), groups * 16 * rb);
+		am_qmat_pack(&m, packed);
+		AM_CHECK(m.packed == packed);
+		int bad_bytes = 0, bad_ref = 0, bad_simd = 0;
+		for (size_t g = 0; g < groups; g++) {
+			const uint8_t *grp = packed + g * 16 * rb;
+			am_qp_unpack_group(t, grp, cols, back);
+			float yr[16], ys[16];
+			am_qp_dot_ref(t, grp, a, 0, cols, 1, yr);
+			am_qp_dot(t, grp, a, 0, cols, 1, ys);
+			for (size_t r = 0; r < 16; r++) {
+				size_t row = g * 16 + r;
+				if (row >= rows) {
+					for (size_t k = 0; k < rb; k++)
+						bad_bytes += back[r * rb + k] != 0;
+					bad_ref += yr[r] != 0.0f || ys[r] != 0.0f;
+					continue;
+				}
+				bad_bytes += memcmp(back + r * rb, w + row * rb, rb) != 0;
+				float want = am_vec_dot_qa_ref(t, w + row * rb, a, cols);
+				bad_ref += memcmp(&yr[r], &want, sizeof(float)) != 0;
+				double mag = 0;
+				float wf[96];
+				am_dequantize_row_ref(t, w + row * rb, wf, cols);
+				for (size_t k = 0; k < cols; k++)
+					mag += fabs(wf[k] * a[k / 32].d * a[k / 32].q[k % 32]);
+				bad_simd += !(fabs(ys[r] - want) <= 1e-5 * mag + 1e-6);
+			}
+		}
+		AM_CHECK_INT(bad_bytes, 0);
+		AM_CHECK_INT(bad_ref, 0);
+		AM_CHECK_INT(bad_simd, 0);
+		am_free(w);
+		am_free(packed);
+		am_free(back);
+	}
+	/* a token's results are the same bits whether it is computed alone or with up to three
+	 * others (batching must not change a token) */
+	{
+		size_t cols4 = 64, rb = am_quant_row_bytes(AM_GGML_Q4_1, cols4);
+		uint8_t *w = am_malloc(16 * rb), *grp = am_malloc(16 * rb);
+		float xs[4 * 64], y1[16], y4[4 * 16];
+		struct am_qa_block a4[4 * 2];
+		random_blocks(AM_GGML_Q4_1, w, 16 * cols4);
+		am_qp_pack_group(AM_GGML_Q4_1, w, rb, 16, cols4, grp);
+		for (size_t i = 0; i < 4 * cols4; i++)
+			xs[i] = frand();
+		am_quantize_qa(xs, a4, 4 * cols4);
+		for (size_t n = 1; n <= 4; n++) {
+			am_qp_dot(AM_GGML_Q4_1, grp, a4, 2, cols4, n, y4);
+			for (size_t k = 0; k < n; k++) {
+				am_qp_dot(AM_GGML_Q4_1, grp, a4 + 2 * k, 2, cols4, 1, y1);
+				AM_CHECK(memcmp(y1, y4 + 16 * k, sizeof(y1)) == 0);
+			}
+		}
+		am_free(w);
+		am_free(grp);
+	}
+	/* a hand check of the layout: row 1's scale is the group's second half float, and its
+	 * code bytes 2..3 sit in chunk 1 at offset 2 */
+	uint8_t rows2[2 * 18] = {0}, grp[16 * 18];
+	rows2[18 + 0] = 0x34, rows2[18 + 1] = 0x12; /* row 1: d */
+	rows2[18 + 2 + 2] = 0xAB, rows2[18 + 2 + 3] = 0xCD;
+	am_qp_pack_group(AM_GGML_Q4_0, rows2, 18, 2, 32, grp);
+	AM_CHECK(grp[2] == 0x34 && grp[3] == 0x12);
+	AM_CHECK(grp[32 + 32 * 1 + 2] == 0xAB && grp[32 + 32 * 1 + 3] == 0xCD);
+}
+
 static void check_matmul(enum am_ggml_type t, size_t rows, size_t cols, size_t n_tok,
                          struct am_threadpool *pool, bool generic, bool f32)
 {
@@ -190,6 +278,19 @@ static void check_matmul(enum am_ggml_type t, size_t rows, size_t cols, size_t n
 	struct am_kernel_ctx k = {.pool = pool, .force_generic = generic, .f32_activations = f32};
 	am_matmul_ref(&m, x, n_tok, yr);
 	AM_CHECK_INT(am_matmul(&k, &m, x, n_tok, y), 0);
+	/* the packed copy gives the same results, and is all the matmul reads */
+	float *yp = am_malloc(n_tok * rows * sizeof(float));
+	uint8_t *copy = am_malloc(rows * rb), *packed = NULL;
+	memcpy(copy, w, rows * rb);
+	struct am_qmat mp = m;
+	mp.data = copy;
+	size_t pb = am_qmat_packed_bytes(&mp);
+	if (pb) {
+		packed = am_malloc(pb);
+		am_qmat_pack(&mp, packed);
+		memset(copy, 0xFF, rows * rb);
+		AM_CHECK_INT(am_matmul(&k, &mp, x, n_tok, yp), 0);
+	}
 	/* error relative to the magnitude sum |w||x| of each output: float rounding for the f32
 	 * path, the 8-bit activation rounding (< 1/254 per element) for the integer path */
 	bool q8 = am_quant_uses_qa(t) && !f32 && n_tok < 6;
@@ -203,12 +304,17 @@ static void check_matmul(enum am_ggml_type t, size_t rows, size_t cols, size_t n
 			double tol = (q8 ? 1e-4 : 1e-5) * mag + 1e-6;
 			if (!(fabs(y[tk * rows + r] - yr[tk * rows + r]) <= tol))
 				bad++;
+			if (packed && !(fabs(yp[tk * rows + r] - yr[tk * rows + r]) <= tol))
+				bad++;
 		}
 	}
 	if (bad)
 		fprintf(stderr, "matmul %s %zux%zu n=%zu generic=%d f32=%d: %d bad\n",
 		        am_ggml_type_name(t), rows, cols, n_tok, generic, f32, bad);
 	AM_CHECK_INT(bad, 0);
+	am_free(yp);
+	am_free(copy);
+	am_free(packed);
 	am_kernel_ctx_free(&k);
 	am_free(w);
 	am_free(x);
@@ -385,6 +491,7 @@ int main(void)
 	AM_RUN(test_f16_row_matches_scalar);
 	AM_RUN(test_dequant_simd_matches_ref);
 	AM_RUN(test_qa_dot);
+	AM_RUN(test_qpack);
 	AM_RUN(test_matmul_all_types);
 	AM_RUN(test_dot_and_norms);
 	AM_RUN(test_rope);
