@@ -64,6 +64,8 @@ struct am_llm_ctx {
 	size_t buf_cap;
 	float *scores; /* attention scratch, per thread */
 	size_t scores_cap;
+	float *part; /* partial attention of blocks of positions */
+	size_t part_cap;
 	bool force_generic;
 };
 int am_llm_ctx_init(struct am_llm_ctx *c, int n_threads, struct am_err *err);

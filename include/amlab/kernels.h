@@ -96,7 +96,19 @@ struct am_attn_args {
 	float *out;
 };
 void am_attention_ref(const struct am_attn_args *a);
-/* Only kv heads [kvh0, kvh1) (a parallel work unit). */
+/* Part of the attention of kv head kvh's group of query heads: the positions [b0, b1) (inside
+ * [a->p0, a->p1)). For query head g of the group: m[g] = its largest score, l[g] = the sum of
+ * exp(score - m[g]), o[g * head_dim + i] = the sum of exp(score - m[g]) * v_i (not normalised,
+ * so that blocks combine: am_attention_merge). An empty block gives m = -inf, l = 0, o = 0.
+ * scores: scratch of group * (b1 - b0) floats. */
+void am_attention_block(const struct am_attn_args *a, int kvh, long b0, long b1, float *scores,
+                        float *m, float *l, float *o, bool force_generic);
+/* The normalised outputs of one group (out[g * head_dim + i]) from n_blocks partials, block b's
+ * at m + b * group, l + b * group, o + b * group * head_dim. */
+void am_attention_merge(int group, int head_dim, int n_blocks, const float *m, const float *l,
+                        const float *o, float *out);
+/* Kv heads [kvh0, kvh1) over the whole range, one block each. scores: scratch of
+ * group * (p1 - p0 + 2) floats. */
 void am_attention(const struct am_attn_args *a, int kvh0, int kvh1, float *scores,
                   bool force_generic);
 

@@ -439,43 +439,90 @@ void am_attention_ref(const struct am_attn_args *a)
 	am_free(s);
 }
 
-static void attention_generic(const struct am_attn_args *a, int kvh0, int kvh1, float *scores)
+static void attention_block_generic(const struct am_attn_args *a, int kvh, long b0, long b1,
+                                    float *scores, float *m, float *l, float *o)
 {
-	long n = a->p1 - a->p0;
+	long n = b1 - b0;
 	int group = a->n_q_heads / a->n_kv_heads, hd = a->head_dim;
-	for (int kvh = kvh0; kvh < kvh1; kvh++) {
-		for (int g = 0; g < group; g++) {
-			int h = kvh * group + g;
-			const float *q = a->q + (size_t)h * hd;
-			float *out = a->out + (size_t)h * hd;
-			for (long p = 0; p < n; p++) {
-				const uint16_t *k =
-				    a->k + (size_t)(a->p0 + p) * a->kv_stride + (size_t)kvh * hd;
-				float d = 0.0f;
-				for (int i = 0; i < hd; i++)
-					d += q[i] * am_fp16_to_fp32(k[i]);
-				scores[p] = d * a->scale;
-			}
-			am_softmax(scores, (size_t)n);
+	for (int g = 0; g < group; g++) {
+		const float *q = a->q + (size_t)(kvh * group + g) * hd;
+		float *og = o + (size_t)g * hd, *sg = scores + (size_t)g * n, mx = -INFINITY,
+		      sum = 0.0f;
+		for (long p = 0; p < n; p++) {
+			const uint16_t *k =
+			    a->k + (size_t)(b0 + p) * a->kv_stride + (size_t)kvh * hd;
+			float d = 0.0f;
 			for (int i = 0; i < hd; i++)
-				out[i] = 0.0f;
-			for (long p = 0; p < n; p++) {
-				const uint16_t *v =
-				    a->v + (size_t)(a->p0 + p) * a->kv_stride + (size_t)kvh * hd;
-				for (int i = 0; i < hd; i++)
-					out[i] += scores[p] * am_fp16_to_fp32(v[i]);
-			}
+				d += q[i] * am_fp16_to_fp32(k[i]);
+			sg[p] = d * a->scale;
+			mx = fmaxf(mx, sg[p]);
 		}
+		for (long p = 0; p < n; p++) {
+			sg[p] = expf(sg[p] - mx);
+			sum += sg[p];
+		}
+		for (int i = 0; i < hd; i++)
+			og[i] = 0.0f;
+		for (long p = 0; p < n; p++) {
+			const uint16_t *v =
+			    a->v + (size_t)(b0 + p) * a->kv_stride + (size_t)kvh * hd;
+			for (int i = 0; i < hd; i++)
+				og[i] += sg[p] * am_fp16_to_fp32(v[i]);
+		}
+		m[g] = mx;
+		l[g] = sum;
+	}
+}
+
+void am_attention_block(const struct am_attn_args *a, int kvh, long b0, long b1, float *scores,
+                        float *m, float *l, float *o, bool force_generic)
+{
+	if (use_avx2(force_generic) && a->head_dim % 8 == 0)
+		am_attention_block_avx2(a, kvh, b0, b1, scores, m, l, o);
+	else
+		attention_block_generic(a, kvh, b0, b1, scores, m, l, o);
+}
+
+void am_attention_merge(int group, int head_dim, int n_blocks, const float *m, const float *l,
+                        const float *o, float *out)
+{
+	for (int g = 0; g < group; g++) {
+		float mx = -INFINITY, sum = 0.0f;
+		for (int b = 0; b < n_blocks; b++)
+			mx = fmaxf(mx, m[b * group + g]);
+		float *og = out + (size_t)g * head_dim;
+		for (int i = 0; i < head_dim; i++)
+			og[i] = 0.0f;
+		if (mx == -INFINITY)
+			continue; /* no position at all */
+		for (int b = 0; b < n_blocks; b++) {
+			if (l[b * group + g] == 0.0f)
+				continue;
+			float w = expf(m[b * group + g] - mx);
+			sum += w * l[b * group + g];
+			const float *ob = o + ((size_t)b * group + g) * head_dim;
+			for (int i = 0; i < head_dim; i++)
+				og[i] += w * ob[i];
+		}
+		for (int i = 0; i < head_dim; i++)
+			og[i] /= sum;
 	}
 }
 
 void am_attention(const struct am_attn_args *a, int kvh0, int kvh1, float *scores,
                   bool force_generic)
 {
-	if (use_avx2(force_generic) && a->head_dim % 8 == 0)
-		am_attention_avx2(a, kvh0, kvh1, scores);
-	else
-		attention_generic(a, kvh0, kvh1, scores);
+	long n = a->p1 - a->p0;
+	int group = a->n_q_heads / a->n_kv_heads, hd = a->head_dim;
+	float *m = scores + (size_t)group * (size_t)n, *l = m + group;
+	for (int kvh = kvh0; kvh < kvh1; kvh++) {
+		float *out = a->out + (size_t)kvh * group * hd;
+		am_attention_block(a, kvh, a->p0, a->p1, scores, m, l, out, force_generic);
+		for (int g = 0; g < group; g++)
+			for (int i = 0; i < hd; i++)
+				out[(size_t)g * hd + i] =
+				    l[g] > 0.0f ? out[(size_t)g * hd + i] / l[g] : 0.0f;
+	}
 }
 
 void am_f32_to_f16_row(const float *x, uint16_t *y, size_t n)

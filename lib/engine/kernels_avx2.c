@@ -155,55 +155,127 @@ AVX2 void am_softmax_avx2(float *x, size_t n)
 		x[i] *= 1.0f / sum;
 }
 
-AVX2 void am_attention_avx2(const struct am_attn_args *a, int kvh0, int kvh1, float *scores)
+/* Eight vectors of partial sums -> one vector of their eight totals. */
+AVX2 static inline __m256 hsum8(const __m256 *v)
 {
-	long n = a->p1 - a->p0;
-	int group = a->n_q_heads / a->n_kv_heads, hd = a->head_dim, nv = hd / 8;
+	__m256 h0 = _mm256_hadd_ps(v[0], v[1]), h1 = _mm256_hadd_ps(v[2], v[3]);
+	__m256 h2 = _mm256_hadd_ps(v[4], v[5]), h3 = _mm256_hadd_ps(v[6], v[7]);
+	__m256 g0 = _mm256_hadd_ps(h0, h1), g1 = _mm256_hadd_ps(h2, h3);
+	return _mm256_add_ps(_mm256_permute2f128_ps(g0, g1, 0x20),
+	                     _mm256_permute2f128_ps(g0, g1, 0x31));
+}
+
+/* q . k for one position and query head: nv vectors of 8. */
+__attribute__((always_inline)) AVX2 static inline __m256 qk_partial(const float *q, const __m256 *k,
+                                                                    int nv)
+{
+	__m256 s0 = _mm256_setzero_ps(), s1 = s0;
+	int i = 0;
+#pragma GCC unroll 16
+	for (; i + 2 <= nv; i += 2) {
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + 8 * i), k[i], s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + 8 * i + 8), k[i + 1], s1);
+	}
+	if (i < nv)
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + 8 * i), k[i], s0);
+	return _mm256_add_ps(s0, s1);
+}
+
+/* The block kernel for head_dim = 8 * nv; inlined with nv a constant for the common head sizes so
+ * that keys and accumulators live in registers. */
+__attribute__((always_inline)) AVX2 static inline void
+attention_block(const struct am_attn_args *a, int kvh, long b0, long b1, float *scores, float *m,
+                float *l, float *o, const int nv)
+{
+	long n = b1 - b0;
+	int group = a->n_q_heads / a->n_kv_heads, hd = 8 * nv;
+	const float *q = a->q + (size_t)kvh * group * hd;
+	const uint16_t *kbase = a->k + (size_t)kvh * hd, *vbase = a->v + (size_t)kvh * hd;
+	const __m256 scale = _mm256_set1_ps(a->scale);
 	__m256 kv[AM_MAX_HEAD_DIM / 8];
-	for (int kvh = kvh0; kvh < kvh1; kvh++) {
-		const float *q = a->q + (size_t)kvh * group * hd;
-		float *out = a->out + (size_t)kvh * group * hd;
-		for (long p = 0; p < n; p++) {
-			const uint16_t *k =
-			    a->k + (size_t)(a->p0 + p) * a->kv_stride + (size_t)kvh * hd;
-			for (int i = 0; i < nv; i++)
-				kv[i] =
-				    _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i)));
-			for (int g = 0; g < group; g++) {
-				const float *qg = q + (size_t)g * hd;
-				__m256 s0 = _mm256_setzero_ps(), s1 = s0;
-				int i = 0;
-				for (; i + 2 <= nv; i += 2) {
-					s0 =
-					    _mm256_fmadd_ps(_mm256_loadu_ps(qg + 8 * i), kv[i], s0);
-					s1 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + 8 * i + 8),
-					                     kv[i + 1], s1);
-				}
-				if (i < nv)
-					s0 =
-					    _mm256_fmadd_ps(_mm256_loadu_ps(qg + 8 * i), kv[i], s0);
-				scores[(size_t)g * n + p] = hsum(_mm256_add_ps(s0, s1)) * a->scale;
-			}
-		}
-		for (int g = 0; g < group; g++) {
-			am_softmax_avx2(scores + (size_t)g * n, (size_t)n);
-			memset(out + (size_t)g * hd, 0, (size_t)hd * sizeof(float));
-		}
-		for (long p = 0; p < n; p++) {
-			const uint16_t *v =
-			    a->v + (size_t)(a->p0 + p) * a->kv_stride + (size_t)kvh * hd;
-			for (int i = 0; i < nv; i++)
-				kv[i] =
-				    _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + 8 * i)));
-			for (int g = 0; g < group; g++) {
-				__m256 w = _mm256_set1_ps(scores[(size_t)g * n + p]);
-				float *og = out + (size_t)g * hd;
+	/* scores, eight positions at a time for up to four query heads: each key is converted
+	 * once per four heads, and the eight partial-sum vectors of a head are reduced together */
+	long p = 0;
+	for (; p + 8 <= n; p += 8) {
+		for (int g0 = 0; g0 < group; g0 += 4) {
+			int ng = group - g0 < 4 ? group - g0 : 4;
+			__m256 part[4][8];
+			for (int j = 0; j < 8; j++) {
+				const uint16_t *k = kbase + (size_t)(b0 + p + j) * a->kv_stride;
+#pragma GCC unroll 32
 				for (int i = 0; i < nv; i++)
-					_mm256_storeu_ps(
-					    og + 8 * i,
-					    _mm256_fmadd_ps(w, kv[i], _mm256_loadu_ps(og + 8 * i)));
+					kv[i] = _mm256_cvtph_ps(
+					    _mm_loadu_si128((const __m128i *)(k + 8 * i)));
+				for (int g = 0; g < ng; g++)
+					part[g][j] = qk_partial(q + (size_t)(g0 + g) * hd, kv, nv);
 			}
+			for (int g = 0; g < ng; g++)
+				_mm256_storeu_ps(scores + (size_t)(g0 + g) * n + p,
+				                 _mm256_mul_ps(hsum8(part[g]), scale));
 		}
+	}
+	for (; p < n; p++) {
+		const uint16_t *k = kbase + (size_t)(b0 + p) * a->kv_stride;
+#pragma GCC unroll 32
+		for (int i = 0; i < nv; i++)
+			kv[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i)));
+		for (int g = 0; g < group; g++)
+			scores[(size_t)g * n + p] =
+			    hsum(qk_partial(q + (size_t)g * hd, kv, nv)) * a->scale;
+	}
+	/* per query head: max, exponentials, their sum */
+	for (int g = 0; g < group; g++) {
+		float *sg = scores + (size_t)g * n, mx = -INFINITY, sum;
+		for (long i = 0; i < n; i++)
+			mx = sg[i] > mx ? sg[i] : mx;
+		__m256 mxv = _mm256_set1_ps(mx), sv = _mm256_setzero_ps();
+		long i = 0;
+		for (; i + 8 <= n; i += 8) {
+			__m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(sg + i), mxv));
+			_mm256_storeu_ps(sg + i, e);
+			sv = _mm256_add_ps(sv, e);
+		}
+		sum = hsum(sv);
+		for (; i < n; i++) {
+			sg[i] = expf(sg[i] - mx);
+			sum += sg[i];
+		}
+		m[g] = mx;
+		l[g] = sum;
+	}
+	/* weighted values: 64 dims of one query head in registers at a time */
+	for (int g = 0; g < group; g++) {
+		const float *sg = scores + (size_t)g * n;
+		for (int i0 = 0; i0 < nv; i0 += 8) {
+			int w = nv - i0 < 8 ? nv - i0 : 8;
+			__m256 acc[8];
+			for (int i = 0; i < w; i++)
+				acc[i] = _mm256_setzero_ps();
+			for (long pp = 0; pp < n; pp++) {
+				const uint16_t *v =
+				    vbase + (size_t)(b0 + pp) * a->kv_stride + 8 * i0;
+				__m256 sw = _mm256_set1_ps(sg[pp]);
+#pragma GCC unroll 8
+				for (int i = 0; i < w; i++)
+					acc[i] = _mm256_fmadd_ps(sw,
+					                         _mm256_cvtph_ps(_mm_loadu_si128(
+					                             (const __m128i *)(v + 8 * i))),
+					                         acc[i]);
+			}
+			for (int i = 0; i < w; i++)
+				_mm256_storeu_ps(o + (size_t)g * hd + 8 * (i0 + i), acc[i]);
+		}
+	}
+}
+
+AVX2 void am_attention_block_avx2(const struct am_attn_args *a, int kvh, long b0, long b1,
+                                  float *scores, float *m, float *l, float *o)
+{
+	switch (a->head_dim) {
+	case 64: attention_block(a, kvh, b0, b1, scores, m, l, o, 8); return;
+	case 128: attention_block(a, kvh, b0, b1, scores, m, l, o, 16); return;
+	case 256: attention_block(a, kvh, b0, b1, scores, m, l, o, 32); return;
+	default: attention_block(a, kvh, b0, b1, scores, m, l, o, a->head_dim / 8);
 	}
 }
 
@@ -234,9 +306,15 @@ void am_softmax_avx2(float *x, size_t n)
 {
 	am_softmax_ref(x, n);
 }
-void am_attention_avx2(const struct am_attn_args *a, int kvh0, int kvh1, float *scores)
+void am_attention_block_avx2(const struct am_attn_args *a, int kvh, long b0, long b1, float *scores,
+                             float *m, float *l, float *o)
 {
-	am_attention_ref(a);
+	int group = a->n_q_heads / a->n_kv_heads;
+	for (int g = 0; g < group; g++) {
+		m[g] = l[g] = NAN;
+		for (int i = 0; i < a->head_dim; i++)
+			o[(size_t)g * a->head_dim + i] = NAN;
+	}
 }
 void am_f32_to_f16_row_avx2(const float *x, uint16_t *y, size_t n)
 {

@@ -475,6 +475,7 @@ void am_llm_ctx_free(struct am_llm_ctx *c)
 	am_threadpool_free(c->pool);
 	am_free(c->buf);
 	am_free(c->scores);
+	am_free(c->part);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -490,16 +491,23 @@ static int grow_f(float **p, size_t *cap, size_t need)
 	return 0;
 }
 
+/* Attention work units: (token, kv head, block of positions). Long contexts are cut into blocks
+ * so that a single decoding token still gives every thread work; the blocks' partial softmax
+ * sums are merged afterwards. */
+#define ATTN_MIN_BLOCK 256
+
 struct attn_job {
 	const struct am_llm *m;
 	struct am_llm_ctx *c;
 	struct am_llm_seq *const *seqs;
 	const struct am_llm_batch *b;
 	size_t off; /* first token of this ubatch */
-	size_t n;
 	int layer;
+	long block;   /* positions per block */
+	int n_blocks; /* blocks per (token, kv head) */
 	const float *q;
 	float *out;
+	float *part; /* per (token, kv head): the blocks' maxima, sums and outputs */
 	size_t scores_per_thread;
 };
 
@@ -507,30 +515,51 @@ static void attn_worker(void *ctx, size_t u, int thread)
 {
 	struct attn_job *j = ctx;
 	const struct am_llm_hparams *hp = &j->m->hp;
-	int nkv = hp->n_head_kv, hd = hp->head_dim;
+	int nkv = hp->n_head_kv, hd = hp->head_dim, group = hp->n_head / nkv;
 	float *scores = j->c->scores + (size_t)thread * j->scores_per_thread;
-	bool swa = j->m->layers[j->layer].swa;
-	{
-		size_t i = u / (size_t)nkv;
-		int kvh = (int)(u % (size_t)nkv);
-		size_t bi = j->off + i;
-		const struct am_llm_seq *s = j->seqs[j->b->seq[bi]];
-		long pos = j->b->pos[bi];
-		size_t layer_off = (size_t)j->layer * (size_t)s->cap * s->kv_dim;
-		struct am_attn_args a = {
-		    .q = j->q + i * (size_t)hp->n_head * hd,
-		    .k = s->k + layer_off,
-		    .v = s->v + layer_off,
-		    .kv_stride = s->kv_dim,
-		    .n_q_heads = hp->n_head,
-		    .n_kv_heads = nkv,
-		    .head_dim = hd,
-		    .p0 = swa ? AM_MAX(0, pos - hp->sliding_window + 1) : 0,
-		    .p1 = pos + 1,
-		    .scale = hp->attn_scale,
-		    .out = j->out + i * (size_t)hp->n_head * hd,
-		};
+	size_t blk = u % (size_t)j->n_blocks, rest = u / (size_t)j->n_blocks;
+	size_t i = rest / (size_t)nkv;
+	int kvh = (int)(rest % (size_t)nkv);
+	size_t bi = j->off + i;
+	const struct am_llm_seq *s = j->seqs[j->b->seq[bi]];
+	long pos = j->b->pos[bi];
+	size_t layer_off = (size_t)j->layer * (size_t)s->cap * s->kv_dim;
+	struct am_attn_args a = {
+	    .q = j->q + i * (size_t)hp->n_head * hd,
+	    .k = s->k + layer_off,
+	    .v = s->v + layer_off,
+	    .kv_stride = s->kv_dim,
+	    .n_q_heads = hp->n_head,
+	    .n_kv_heads = nkv,
+	    .head_dim = hd,
+	    .p0 = j->m->layers[j->layer].swa ? AM_MAX(0, pos - hp->sliding_window + 1) : 0,
+	    .p1 = pos + 1,
+	    .scale = hp->attn_scale,
+	    .out = j->out + i * (size_t)hp->n_head * hd,
+	};
+	if (j->n_blocks == 1) {
 		am_attention(&a, kvh, kvh + 1, scores, j->c->force_generic);
+		return;
+	}
+	long b0 = AM_MIN(a.p1, a.p0 + (long)blk * j->block), b1 = AM_MIN(a.p1, b0 + j->block);
+	size_t nbg = (size_t)j->n_blocks * (size_t)group;
+	float *pm = j->part + rest * nbg * (size_t)(2 + hd);
+	am_attention_block(&a, kvh, b0, b1, scores, pm + blk * (size_t)group,
+	                   pm + nbg + blk * (size_t)group, pm + 2 * nbg + blk * (size_t)group * hd,
+	                   j->c->force_generic);
+}
+
+/* Merge the blocks of every (token, kv head) into the attention outputs. */
+static void attn_merge(const struct attn_job *j, size_t n)
+{
+	const struct am_llm_hparams *hp = &j->m->hp;
+	int nkv = hp->n_head_kv, hd = hp->head_dim, group = hp->n_head / nkv;
+	size_t nbg = (size_t)j->n_blocks * (size_t)group;
+	for (size_t rest = 0; rest < n * (size_t)nkv; rest++) {
+		const float *pm = j->part + rest * nbg * (size_t)(2 + hd);
+		size_t i = rest / (size_t)nkv, kvh = rest % (size_t)nkv;
+		am_attention_merge(group, hd, j->n_blocks, pm, pm + nbg, pm + 2 * nbg,
+		                   j->out + i * (size_t)hp->n_head * hd + kvh * (size_t)group * hd);
 	}
 }
 
@@ -557,8 +586,16 @@ static int forward_ubatch(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_
 	for (size_t i = 0; i < n; i++)
 		max_span = AM_MAX(max_span, b->pos[off + i] + 1);
 	int nth = am_threadpool_size(c->pool);
-	size_t spt = (size_t)max_span * (H / KV);
-	if (grow_f(&c->buf, &c->buf_cap, need) || grow_f(&c->scores, &c->scores_cap, spt * nth))
+	/* few (token, kv head) units and a long context: blocks of positions */
+	int n_blocks = 1;
+	if (n * KV < 8 * (size_t)nth && max_span > ATTN_MIN_BLOCK)
+		n_blocks = (int)AM_MIN((max_span + ATTN_MIN_BLOCK - 1) / ATTN_MIN_BLOCK,
+		                       (long)((8 * (size_t)nth + n * KV - 1) / (n * KV)));
+	long block = (max_span + n_blocks - 1) / n_blocks;
+	size_t spt = (size_t)(block + 2) * (H / KV);
+	size_t part = n_blocks > 1 ? n * KV * (size_t)n_blocks * (H / KV) * (2 + hd) : 0;
+	if (grow_f(&c->buf, &c->buf_cap, need) || grow_f(&c->scores, &c->scores_cap, spt * nth) ||
+	    grow_f(&c->part, &c->part_cap, part))
 		return am_err_set(err, AM_ENOMEM, "out of memory for a batch of %zu tokens", n);
 	c->k.force_generic = c->force_generic;
 	float *x = c->buf, *xn = x + n * E, *q = xn + n * E, *k = q + n * qd, *v = k + n * kvd,
@@ -617,12 +654,16 @@ static int forward_ubatch(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_
 		                      .seqs = seqs,
 		                      .b = b,
 		                      .off = off,
-		                      .n = n,
 		                      .layer = il,
+		                      .block = block,
+		                      .n_blocks = n_blocks,
 		                      .q = q,
 		                      .out = att,
+		                      .part = c->part,
 		                      .scores_per_thread = spt};
-		am_threadpool_run(c->pool, attn_worker, &aj, n * KV);
+		am_threadpool_run(c->pool, attn_worker, &aj, n * KV * (size_t)n_blocks);
+		if (n_blocks > 1)
+			attn_merge(&aj, n);
 		if (am_matmul(&c->k, &L->o, att, n, tmp) < 0)
 			return am_err_set(err, AM_ENOMEM, "out of memory in a matmul");
 		for (size_t i = 0; i < n; i++) {

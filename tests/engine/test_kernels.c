@@ -416,7 +416,9 @@ static void test_attention(void)
 	size_t stride = (size_t)KV * hd;
 	uint16_t *k = am_malloc(P * stride * 2), *v = am_malloc(P * stride * 2);
 	float q[6 * 64], o1[6 * 64], o2[6 * 64], o3[6 * 64];
-	float *scores = am_malloc((size_t)P * 3 * sizeof(float));
+	float *scores = am_malloc((size_t)(P + 2) * 3 * sizeof(float));
+	/* partials of up to 4 blocks: maxima, sums, outputs of the 3 heads of a group */
+	float pm[4 * 3], pl[4 * 3], po[4 * 3 * 64];
 	for (size_t i = 0; i < P * stride; i++) {
 		k[i] = am_fp32_to_fp16(frand());
 		v[i] = am_fp32_to_fp16(frand());
@@ -445,6 +447,24 @@ static void test_attention(void)
 		for (int i = 0; i < H * hd; i++) {
 			AM_CHECK_NEAR(o1[i], o2[i], 1e-5);
 			AM_CHECK_NEAR(o1[i], o3[i], 1e-5);
+		}
+		/* the same range cut into uneven blocks (one of them empty), merged */
+		for (int generic = 0; generic < 2; generic++) {
+			for (int kvh = 0; kvh < KV; kvh++) {
+				long n = a.p1 - a.p0;
+				long cuts[5] = {a.p0, a.p0 + n / 3, a.p0 + n / 3, a.p0 + n / 2 + 5,
+				                a.p1};
+				for (int b = 0; b < 4; b++) {
+					long b0 = AM_MIN(cuts[b], a.p1),
+					     b1 = AM_MIN(cuts[b + 1], a.p1);
+					am_attention_block(&a, kvh, b0, AM_MAX(b0, b1), scores,
+					                   pm + 3 * b, pl + 3 * b, po + 3 * b * hd,
+					                   generic);
+				}
+				am_attention_merge(3, hd, 4, pm, pl, po, o3 + kvh * 3 * hd);
+			}
+			for (int i = 0; i < H * hd; i++)
+				AM_CHECK_NEAR(o1[i], o3[i], 1e-5);
 		}
 	}
 	am_free(k);
