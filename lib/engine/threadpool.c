@@ -3,7 +3,8 @@
  * A job is published as one 64-bit word, (generation << 32) | next chunk. Threads claim chunks
  * by compare-and-swap on that word, so a thread that wakes up late can never claim a chunk of a
  * job other than the one whose fn/ctx it reads: the generation in the word it swapped proves
- * which job it is. The caller claims chunks too, then waits only for chunks already claimed. */
+ * which job it is. The caller claims chunks too, then waits only for chunks already claimed.
+ * Between jobs the word holds a closed generation (see am_threadpool_run). */
 #include "amlab/threadpool.h"
 
 #include "amlab/alloc.h"
@@ -13,6 +14,7 @@
 #include <stdatomic.h>
 
 #define SPIN_ITERS 4000
+#define CLOSED     0xFFFFFFFFu /* the chunk index of a job being set up: nothing to claim */
 
 struct am_threadpool {
 	int n_threads;
@@ -157,16 +159,23 @@ int am_threadpool_size(const struct am_threadpool *pool)
 
 void am_threadpool_run(struct am_threadpool *pool, am_threadpool_fn fn, void *ctx, size_t n_chunks)
 {
-	if (!pool || pool->n_threads == 1 || n_chunks <= 1) {
+	if (!pool || pool->n_threads == 1 || n_chunks <= 1 || n_chunks >= CLOSED) {
 		for (size_t i = 0; i < n_chunks; i++)
 			fn(ctx, i, 0);
 		return;
 	}
+	/* Close the last job before touching the job fields: a worker that read the last job's
+	 * word and is about to check it against n_chunks could otherwise see this job's larger
+	 * n_chunks, claim a chunk past the last job's end and count it in this job's `done`.
+	 * With the word closed its claim fails, and a worker seeing the closed generation finds
+	 * no chunk in it. */
+	uint32_t gen = (uint32_t)(atomic_load(&pool->work) >> 32) + 1;
+	atomic_exchange_explicit(&pool->work, (uint64_t)gen << 32 | CLOSED, memory_order_acq_rel);
 	pool->fn = fn;
 	pool->ctx = ctx;
 	pool->n_chunks = n_chunks;
 	atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
-	uint32_t gen = (uint32_t)(atomic_load(&pool->work) >> 32) + 1;
+	gen++;
 	pthread_mutex_lock(&pool->mu);
 	atomic_store_explicit(&pool->work, (uint64_t)gen << 32, memory_order_release);
 	pthread_cond_broadcast(&pool->wake);
