@@ -43,11 +43,12 @@ const struct am_gguf *am_llm_gguf(const struct am_llm *m);
 
 /* One sequence's KV cache (positions 0..n_pos-1 filled). */
 struct am_llm_seq {
-	uint16_t *k, *v; /* [n_layer][cap][kv_dim] halves */
+	uint16_t *k, *v; /* [n_layer][n_head_kv][cap][head_dim] halves: a kv head's positions
+	                    contiguous, so attention streams them */
 	long cap;
 	long n_pos;
-	size_t kv_dim;
-	int n_layer;
+	size_t head_dim;
+	size_t n_planes; /* n_layer * n_head_kv */
 };
 void am_llm_seq_init(struct am_llm_seq *s, const struct am_llm *m);
 void am_llm_seq_free(struct am_llm_seq *s);

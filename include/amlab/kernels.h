@@ -83,13 +83,15 @@ float am_gelu(float x); /* tanh approximation, as GGUF models are trained/conver
 void am_glu(const float *gate, const float *up, size_t n, bool gelu, float *out);
 
 /* Attention of n_q_heads query heads (grouped onto n_kv_heads) at one position over cached
- * keys/values at positions [p0, p1): K and V hold half floats, `kv_stride` halves per position
- * (n_kv_heads * head_dim), head h using kv head h / (n_q_heads / n_kv_heads). q and out are
- * [n_q_heads][head_dim]. scores is scratch of (p1 - p0) * (n_q_heads / n_kv_heads) floats. */
+ * keys/values at positions [p0, p1): K and V hold half floats, kv head h's position p at
+ * h * head_stride + p * kv_stride (head_stride 0 means head_dim: heads side by side in a
+ * position's row), query head h using kv head h / (n_q_heads / n_kv_heads). q and out are
+ * [n_q_heads][head_dim]. */
 struct am_attn_args {
 	const float *q;
 	const uint16_t *k, *v;
 	size_t kv_stride;
+	size_t head_stride;
 	int n_q_heads, n_kv_heads, head_dim;
 	long p0, p1;
 	float scale;

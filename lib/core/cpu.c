@@ -4,7 +4,7 @@
 #include <pthread.h>
 
 static struct am_cpu_features features;
-static char features_string[64];
+static char features_string[96];
 static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -28,7 +28,12 @@ static void detect_x86(void)
 	features.f16c = c & (1u << 29);
 	if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
 		features.avx2 = b & (1u << 5);
-		features.avx512f = (b & (1u << 16)) && (lo & 0xE6) == 0xE6;
+		/* opmask, ZMM_Hi256 and Hi16_ZMM state saved by the OS */
+		bool zmm = (lo & 0xE6) == 0xE6;
+		features.avx512f = zmm && (b & (1u << 16));
+		features.avx512bw = zmm && (b & (1u << 30));
+		features.avx512vl = zmm && (b & (1u << 31));
+		features.avx512vnni = zmm && (c & (1u << 11));
 	}
 }
 #endif
@@ -40,6 +45,9 @@ static void detect(void)
 #if defined(__x86_64__) || defined(__i386__)
 	if (!generic)
 		detect_x86();
+	if (force && strcmp(force, "avx2") == 0) /* tests: the AVX2 paths on an AVX-512 CPU */
+		features.avx512f = features.avx512bw = features.avx512vl = features.avx512vnni =
+		    false;
 #else
 	(void)generic;
 #endif
@@ -51,7 +59,10 @@ static void detect(void)
 	} list[] = {{features.avx2, "avx2"},
 	            {features.fma, "fma"},
 	            {features.f16c, "f16c"},
-	            {features.avx512f, "avx512f"}};
+	            {features.avx512f, "avx512f"},
+	            {features.avx512bw, "avx512bw"},
+	            {features.avx512vl, "avx512vl"},
+	            {features.avx512vnni, "avx512_vnni"}};
 	for (size_t i = 0; i < AM_ARRAY_LEN(list); i++) {
 		if (!list[i].on)
 			continue;

@@ -399,6 +399,11 @@ void am_glu(const float *gate, const float *up, size_t n, bool gelu, float *out)
 		out[i] = (gelu ? am_gelu(gate[i]) : am_silu(gate[i])) * up[i];
 }
 
+static size_t head_off(const struct am_attn_args *a, int kvh)
+{
+	return (size_t)kvh * (a->head_stride ? a->head_stride : (size_t)a->head_dim);
+}
+
 void am_attention_ref(const struct am_attn_args *a)
 {
 	long n = a->p1 - a->p0;
@@ -415,7 +420,7 @@ void am_attention_ref(const struct am_attn_args *a)
 		double mx = -INFINITY;
 		for (long p = 0; p < n; p++) {
 			const uint16_t *k =
-			    a->k + (size_t)(a->p0 + p) * a->kv_stride + (size_t)kvh * a->head_dim;
+			    a->k + (size_t)(a->p0 + p) * a->kv_stride + head_off(a, kvh);
 			double d = 0.0;
 			for (int i = 0; i < a->head_dim; i++)
 				d += (double)q[i] * am_fp16_to_fp32(k[i]);
@@ -432,7 +437,7 @@ void am_attention_ref(const struct am_attn_args *a)
 			for (long p = 0; p < n; p++)
 				acc +=
 				    s[p] * am_fp16_to_fp32(a->v[(size_t)(a->p0 + p) * a->kv_stride +
-				                                (size_t)kvh * a->head_dim + i]);
+				                                head_off(a, kvh) + i]);
 			a->out[(size_t)h * a->head_dim + i] = n > 0 ? (float)(acc / sum) : 0.0f;
 		}
 	}
@@ -450,7 +455,7 @@ static void attention_block_generic(const struct am_attn_args *a, int kvh, long 
 		      sum = 0.0f;
 		for (long p = 0; p < n; p++) {
 			const uint16_t *k =
-			    a->k + (size_t)(b0 + p) * a->kv_stride + (size_t)kvh * hd;
+			    a->k + (size_t)(b0 + p) * a->kv_stride + head_off(a, kvh);
 			float d = 0.0f;
 			for (int i = 0; i < hd; i++)
 				d += q[i] * am_fp16_to_fp32(k[i]);
@@ -465,7 +470,7 @@ static void attention_block_generic(const struct am_attn_args *a, int kvh, long 
 			og[i] = 0.0f;
 		for (long p = 0; p < n; p++) {
 			const uint16_t *v =
-			    a->v + (size_t)(b0 + p) * a->kv_stride + (size_t)kvh * hd;
+			    a->v + (size_t)(b0 + p) * a->kv_stride + head_off(a, kvh);
 			for (int i = 0; i < hd; i++)
 				og[i] += sg[p] * am_fp16_to_fp32(v[i]);
 		}

@@ -190,7 +190,8 @@ attention_block(const struct am_attn_args *a, int kvh, long b0, long b1, float *
 	long n = b1 - b0;
 	int group = a->n_q_heads / a->n_kv_heads, hd = 8 * nv;
 	const float *q = a->q + (size_t)kvh * group * hd;
-	const uint16_t *kbase = a->k + (size_t)kvh * hd, *vbase = a->v + (size_t)kvh * hd;
+	size_t hoff = (size_t)kvh * (a->head_stride ? a->head_stride : (size_t)hd);
+	const uint16_t *kbase = a->k + hoff, *vbase = a->v + hoff;
 	const __m256 scale = _mm256_set1_ps(a->scale);
 	__m256 kv[AM_MAX_HEAD_DIM / 8];
 	/* scores, eight positions at a time for up to four query heads: each key is converted

@@ -387,8 +387,8 @@ const struct am_gguf *am_llm_gguf(const struct am_llm *m)
 void am_llm_seq_init(struct am_llm_seq *s, const struct am_llm *m)
 {
 	memset(s, 0, sizeof(*s));
-	s->kv_dim = (size_t)m->hp.n_head_kv * (size_t)m->hp.head_dim;
-	s->n_layer = m->hp.n_layer;
+	s->head_dim = (size_t)m->hp.head_dim;
+	s->n_planes = (size_t)m->hp.n_layer * (size_t)m->hp.n_head_kv;
 }
 
 void am_llm_seq_free(struct am_llm_seq *s)
@@ -407,35 +407,41 @@ void am_llm_seq_truncate(struct am_llm_seq *s, long n)
 		s->n_pos = n < 0 ? 0 : n;
 }
 
+/* Copy the first n positions of every plane (layer, kv head) of src into dst. */
+static void copy_planes(struct am_llm_seq *dst, const struct am_llm_seq *src, long n)
+{
+	size_t bytes = (size_t)n * src->head_dim * sizeof(uint16_t);
+	size_t dplane = (size_t)dst->cap * dst->head_dim, splane = (size_t)src->cap * src->head_dim;
+	for (size_t pl = 0; pl < src->n_planes; pl++) {
+		memcpy(dst->k + pl * dplane, src->k + pl * splane, bytes);
+		memcpy(dst->v + pl * dplane, src->v + pl * splane, bytes);
+	}
+}
+
 static int seq_reserve(struct am_llm_seq *s, long need, struct am_err *err)
 {
 	if (need <= s->cap)
 		return 0;
-	long cap = s->cap ? s->cap : 256;
-	while (cap < need)
-		cap *= 2;
-	size_t per = (size_t)cap * s->kv_dim, old = (size_t)s->cap * s->kv_dim;
-	uint16_t *k = am_reallocarray(NULL, per * (size_t)s->n_layer, sizeof(uint16_t));
-	uint16_t *v = am_reallocarray(NULL, per * (size_t)s->n_layer, sizeof(uint16_t));
-	if (!k || !v) {
-		am_free(k);
-		am_free(v);
+	struct am_llm_seq grown = *s;
+	grown.cap = s->cap ? s->cap : 256;
+	while (grown.cap < need)
+		grown.cap *= 2;
+	size_t halves = (size_t)grown.cap * s->head_dim * s->n_planes;
+	grown.k = am_reallocarray(NULL, halves, sizeof(uint16_t));
+	grown.v = am_reallocarray(NULL, halves, sizeof(uint16_t));
+	if (!grown.k || !grown.v) {
+		am_free(grown.k);
+		am_free(grown.v);
 		return am_err_set(err, AM_ENOMEM,
 		                  "out of memory growing the KV cache to %ld "
 		                  "positions",
-		                  cap);
+		                  grown.cap);
 	}
-	for (int l = 0; l < s->n_layer && s->k; l++) {
-		memcpy(k + (size_t)l * per, s->k + (size_t)l * old,
-		       (size_t)s->n_pos * s->kv_dim * sizeof(uint16_t));
-		memcpy(v + (size_t)l * per, s->v + (size_t)l * old,
-		       (size_t)s->n_pos * s->kv_dim * sizeof(uint16_t));
-	}
+	if (s->k)
+		copy_planes(&grown, s, s->n_pos);
 	am_free(s->k);
 	am_free(s->v);
-	s->k = k;
-	s->v = v;
-	s->cap = cap;
+	*s = grown;
 	return 0;
 }
 
@@ -448,13 +454,7 @@ int am_llm_seq_copy(struct am_llm_seq *dst, const struct am_llm_seq *src, long n
 	int rc = seq_reserve(dst, n, err);
 	if (rc < 0)
 		return rc;
-	for (int l = 0; l < src->n_layer; l++) {
-		size_t bytes = (size_t)n * src->kv_dim * sizeof(uint16_t);
-		memcpy(dst->k + (size_t)l * (size_t)dst->cap * dst->kv_dim,
-		       src->k + (size_t)l * (size_t)src->cap * src->kv_dim, bytes);
-		memcpy(dst->v + (size_t)l * (size_t)dst->cap * dst->kv_dim,
-		       src->v + (size_t)l * (size_t)src->cap * src->kv_dim, bytes);
-	}
+	copy_planes(dst, src, n);
 	dst->n_pos = n;
 	return 0;
 }
@@ -523,12 +523,14 @@ static void attn_worker(void *ctx, size_t u, int thread)
 	size_t bi = j->off + i;
 	const struct am_llm_seq *s = j->seqs[j->b->seq[bi]];
 	long pos = j->b->pos[bi];
-	size_t layer_off = (size_t)j->layer * (size_t)s->cap * s->kv_dim;
+	size_t plane = (size_t)s->cap * s->head_dim;
+	size_t layer_off = (size_t)j->layer * (size_t)nkv * plane;
 	struct am_attn_args a = {
 	    .q = j->q + i * (size_t)hp->n_head * hd,
 	    .k = s->k + layer_off,
 	    .v = s->v + layer_off,
-	    .kv_stride = s->kv_dim,
+	    .kv_stride = s->head_dim,
+	    .head_stride = plane,
 	    .n_q_heads = hp->n_head,
 	    .n_kv_heads = nkv,
 	    .head_dim = hd,
@@ -645,9 +647,12 @@ static int forward_ubatch(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_
 			am_rope(q + i * qd, (int)H, (int)hd, pos, &rope);
 			am_rope(k + i * kvd, (int)KV, (int)hd, pos, &rope);
 			struct am_llm_seq *s = seqs[b->seq[off + i]];
-			size_t o = ((size_t)il * (size_t)s->cap + (size_t)pos) * kvd;
-			am_f32_to_f16_row(k + i * kvd, s->k + o, kvd);
-			am_f32_to_f16_row(v + i * kvd, s->v + o, kvd);
+			for (size_t h = 0; h < KV; h++) {
+				size_t o =
+				    (((size_t)il * KV + h) * (size_t)s->cap + (size_t)pos) * hd;
+				am_f32_to_f16_row(k + i * kvd + h * hd, s->k + o, hd);
+				am_f32_to_f16_row(v + i * kvd + h * hd, s->v + o, hd);
+			}
 		}
 		struct attn_job aj = {.m = m,
 		                      .c = c,

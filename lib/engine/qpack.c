@@ -122,6 +122,10 @@ void am_qp_dot(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block
                size_t cols, size_t n_tok, float *y)
 {
 	const struct am_cpu_features *f = am_cpu_features();
+	if (f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni && f->f16c) {
+		am_qp_dot_avx512(t, grp, a, stride, cols, n_tok, y);
+		return;
+	}
 	if (f->avx2 && f->fma && f->f16c) {
 		am_qp_dot_avx2(t, grp, a, stride, cols, n_tok, y);
 		return;

@@ -299,11 +299,13 @@ __attribute__((always_inline)) AVX2 static inline void qp_dot(enum am_ggml_type 
 	size_t bb = am_quant_block_bytes(t), sb = t == AM_GGML_Q4_1 ? 4 : 2;
 	const __m256i low4 = _mm256_set1_epi16(0x0F);
 	__m256 f0[4], f1[4];
+#pragma GCC unroll 8
 	for (int k = 0; k < T; k++)
 		f0[k] = f1[k] = _mm256_setzero_ps();
 	for (size_t b = 0; b < cols / 32; b++) {
 		const uint8_t *g = grp + b * AM_QP_ROWS * bb, *codes = g + AM_QP_ROWS * sb;
 		__m256i s0[4], s1[4];
+#pragma GCC unroll 8
 		for (int k = 0; k < T; k++)
 			s0[k] = s1[k] = _mm256_setzero_si256();
 		if (t == AM_GGML_Q8_0) {
@@ -311,6 +313,7 @@ __attribute__((always_inline)) AVX2 static inline void qp_dot(enum am_ggml_type 
 				const __m128i *p = (const __m128i *)(codes + 32 * c);
 				__m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(p));
 				__m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(p + 1));
+#pragma GCC unroll 8
 				for (int k = 0; k < T; k++) {
 					__m256i av = pair_bcast(a[k * stride + b].q + 2 * c);
 					s0[k] = _mm256_add_epi32(s0[k], _mm256_madd_epi16(w0, av));
@@ -326,6 +329,7 @@ __attribute__((always_inline)) AVX2 static inline void qp_dot(enum am_ggml_type 
 				        hi0 = _mm256_srli_epi16(z0, 4);
 				__m256i lo1 = _mm256_and_si256(z1, low4),
 				        hi1 = _mm256_srli_epi16(z1, 4);
+#pragma GCC unroll 8
 				for (int k = 0; k < T; k++) {
 					const int16_t *aq = a[k * stride + b].q;
 					__m256i lo = pair_bcast(aq + 2 * c),
@@ -346,6 +350,7 @@ __attribute__((always_inline)) AVX2 static inline void qp_dot(enum am_ggml_type 
 			m0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + 32)));
 			m1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + 48)));
 		}
+#pragma GCC unroll 8
 		for (int k = 0; k < T; k++) {
 			const struct am_qa_block *ab = &a[k * stride + b];
 			__m256 ad = _mm256_set1_ps(ab->d);
@@ -362,6 +367,7 @@ __attribute__((always_inline)) AVX2 static inline void qp_dot(enum am_ggml_type 
 			}
 		}
 	}
+#pragma GCC unroll 8
 	for (int k = 0; k < T; k++) {
 		_mm256_storeu_ps(y + k * AM_QP_ROWS, f0[k]);
 		_mm256_storeu_ps(y + k * AM_QP_ROWS + 8, f1[k]);
@@ -371,21 +377,27 @@ __attribute__((always_inline)) AVX2 static inline void qp_dot(enum am_ggml_type 
 #define QP_DOT_T(T)                                                                                \
 	do {                                                                                       \
 		switch (t) {                                                                       \
-		case AM_GGML_Q4_0: qp_dot(AM_GGML_Q4_0, T, grp, a, stride, cols, y); return;       \
-		case AM_GGML_Q4_1: qp_dot(AM_GGML_Q4_1, T, grp, a, stride, cols, y); return;       \
-		case AM_GGML_Q8_0: qp_dot(AM_GGML_Q8_0, T, grp, a, stride, cols, y); return;       \
-		default: am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y); return;                 \
+		case AM_GGML_Q4_0: qp_dot(AM_GGML_Q4_0, T, grp, a, stride, cols, y); break;        \
+		case AM_GGML_Q4_1: qp_dot(AM_GGML_Q4_1, T, grp, a, stride, cols, y); break;        \
+		default: qp_dot(AM_GGML_Q8_0, T, grp, a, stride, cols, y); break;                  \
 		}                                                                                  \
 	} while (0)
 
 AVX2 void am_qp_dot_avx2(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
                          size_t stride, size_t cols, size_t n_tok, float *y)
 {
+	if (!am_qp_supported(t)) {
+		am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y);
+		return;
+	}
+	/* four tokens per pass (registers), the rest in one */
+	for (; n_tok >= 4; n_tok -= 4, a += 4 * stride, y += 4 * AM_QP_ROWS)
+		QP_DOT_T(4);
 	switch (n_tok) {
-	case 1: QP_DOT_T(1);
-	case 2: QP_DOT_T(2);
-	case 3: QP_DOT_T(3);
-	default: QP_DOT_T(4);
+	case 0: break;
+	case 1: QP_DOT_T(1); break;
+	case 2: QP_DOT_T(2); break;
+	default: QP_DOT_T(3); break;
 	}
 }
 

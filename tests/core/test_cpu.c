@@ -1,5 +1,5 @@
 /* test_cpu.c: CPU feature detection agrees with the kernel's view (/proc/cpuinfo), and
- * AMLAB_CPU=generic forces the scalar paths. */
+ * AMLAB_CPU=generic / avx2 narrow what is used. */
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,7 +40,13 @@ static void test_detected_features_are_real(void)
 	const struct {
 		bool on;
 		const char *name;
-	} list[] = {{f->avx2, "avx2"}, {f->fma, "fma"}, {f->f16c, "f16c"}, {f->avx512f, "avx512f"}};
+	} list[] = {{f->avx2, "avx2"},
+	            {f->fma, "fma"},
+	            {f->f16c, "f16c"},
+	            {f->avx512f, "avx512f"},
+	            {f->avx512bw, "avx512bw"},
+	            {f->avx512vl, "avx512vl"},
+	            {f->avx512vnni, "avx512_vnni"}};
 	bool any = false;
 	for (size_t i = 0; i < AM_ARRAY_LEN(list); i++) {
 		char word[32];
@@ -77,9 +83,26 @@ static void test_generic_forced(void)
 	AM_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+static void test_avx2_forced(void)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setenv("AMLAB_CPU", "avx2", 1);
+		const struct am_cpu_features *f = am_cpu_features();
+		bool ok = !f->avx512f && !f->avx512bw && !f->avx512vl && !f->avx512vnni &&
+		          strstr(am_cpu_features_string(), "avx512") == NULL;
+		_exit(ok ? 0 : 1);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	AM_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
 	AM_RUN(test_generic_forced);
+	AM_RUN(test_avx2_forced);
 	AM_RUN(test_detected_features_are_real);
 	return am_test_result();
 }

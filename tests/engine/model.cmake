@@ -39,3 +39,13 @@ set_tests_properties(engine/model_gemma3_ref PROPERTIES SKIP_RETURN_CODE 77)
 set_tests_properties(engine/model_quant_ref engine/model_arch_ref engine/model_smollm2_ref
                      engine/model_cli_ref engine/model_gemma3_ref
                      PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS engine TIMEOUT 600)
+# This machine's fastest kernels are AVX-512 VNNI where the CPU has them; the AVX2 ones (what
+# other x86 machines run) are checked too: the kernel tests and the random models again with
+# AMLAB_CPU=avx2.
+add_test(NAME engine/test_kernels_avx2 COMMAND test_kernels)
+add_test(NAME engine/model_arch_ref_avx2
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/engine/test_model_ref.py arch
+                 $<TARGET_FILE:engine_probe> ${CMAKE_SOURCE_DIR}/models/SmolLM2-135M-Instruct.Q4_1.gguf)
+set_tests_properties(engine/test_kernels_avx2 engine/model_arch_ref_avx2
+                     PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV};AMLAB_CPU=avx2" LABELS engine
+                     TIMEOUT 600)

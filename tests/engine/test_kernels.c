@@ -1,6 +1,8 @@
 /* test_kernels.c: every optimised kernel against its naive reference (include/amlab/kernels.h,
  * quant.h), on random data, with the AVX2 paths and the scalar fallbacks. */
 #include "amlab/alloc.h"
+#include "../../lib/engine/quant_internal.h"
+#include "amlab/cpu.h"
 #include "amlab/kernels.h"
 #include "amlab/rng.h"
 #include "amlab/threadpool.h"
@@ -252,6 +254,39 @@ static void test_qpack(void)
 		am_free(w);
 		am_free(grp);
 	}
+	/* the AVX2 and AVX-512 VNNI kernels give the same bits (exact integer sums, the same float
+	 * steps per lane) for every type and token count, and stay near the reference */
+	const struct am_cpu_features *cf = am_cpu_features();
+	if (cf->avx2 && cf->fma && cf->f16c) {
+		bool vnni = cf->avx512f && cf->avx512bw && cf->avx512vl && cf->avx512vnni;
+		size_t cols8 = 128, nb8 = cols8 / 32;
+		float xs[9 * 128], yr[9 * 16], y2[9 * 16], y5[9 * 16];
+		struct am_qa_block a9[9 * 4];
+		for (size_t i = 0; i < 9 * cols8; i++)
+			xs[i] = frand() * (i % 13 == 0 ? 6.0f : 1.0f);
+		am_quantize_qa(xs, a9, 9 * cols8);
+		for (size_t i = 0; i < AM_ARRAY_LEN(types); i++) {
+			size_t rb = am_quant_row_bytes(types[i], cols8);
+			uint8_t *w = am_malloc(16 * rb), *grp = am_malloc(16 * rb);
+			random_blocks(types[i], w, 16 * cols8);
+			am_qp_pack_group(types[i], w, rb, 16, cols8, grp);
+			for (size_t n = 1; n <= 9; n++) {
+				am_qp_dot_ref(types[i], grp, a9, nb8, cols8, n, yr);
+				am_qp_dot_avx2(types[i], grp, a9, nb8, cols8, n, y2);
+				int far = 0;
+				for (size_t k = 0; k < n * 16; k++)
+					far += !(fabs(y2[k] - yr[k]) <= 1e-4 * (fabs(yr[k]) + 1.0));
+				AM_CHECK_INT(far, 0);
+				if (vnni) {
+					am_qp_dot_avx512(types[i], grp, a9, nb8, cols8, n, y5);
+					AM_CHECK(memcmp(y2, y5, n * 16 * sizeof(float)) == 0);
+				}
+			}
+			am_free(w);
+			am_free(grp);
+		}
+		printf("qpack: AVX2%s kernels checked\n", vnni ? " and AVX-512 VNNI" : "");
+	}
 	/* a hand check of the layout: row 1's scale is the group's second half float, and its
 	 * code bytes 2..3 sit in chunk 1 at offset 2 */
 	uint8_t rows2[2 * 18] = {0}, grp[16 * 18];
@@ -499,6 +534,20 @@ static void test_threadpool(void)
 			bad += hits[i] != (i < n ? 1 : 0);
 		AM_CHECK_INT(bad, 0);
 	}
+	am_threadpool_free(pool);
+	/* many tiny jobs back to back, of changing sizes: a worker late from one job must never
+	 * claim a chunk of, or count toward, the next (this once lost a chunk about one run in
+	 * ten) */
+	AM_CHECK_INT(am_threadpool_new(2, &pool, NULL), 0);
+	int bad = 0;
+	for (int round = 0; round < 20000; round++) {
+		size_t n = 2 + (size_t)(round % 5) * (round % 3);
+		memset(hits, 0, n * sizeof(int));
+		am_threadpool_run(pool, count_chunk, &c, n);
+		for (size_t i = 0; i < n; i++)
+			bad += hits[i] != 1;
+	}
+	AM_CHECK_INT(bad, 0);
 	am_threadpool_free(pool);
 	struct am_err err = {0};
 	AM_CHECK_INT(am_threadpool_new(0, &pool, &err), AM_EINVAL);
