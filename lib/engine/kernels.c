@@ -201,6 +201,19 @@ static void matmul_worker(void *ctx, size_t ci, int thread)
 		matmul_tile(j, mi, r0, AM_MIN(r0 + TILE_ROWS, w->rows), scratch);
 }
 
+/* Token t's activations into 16-bit blocks. */
+static void quantize_worker(void *ctx, size_t t, int thread)
+{
+	const struct matmul_job *j = ctx;
+	size_t cols = j->ws[0]->cols;
+	struct am_qa_block *act = (struct am_qa_block *)j->k->act + t * (cols / AM_QA_BLOCK);
+	(void)thread;
+	if (j->avx2)
+		am_quantize_qa_avx2(j->x + t * cols, act, cols);
+	else
+		am_quantize_qa_ref(j->x + t * cols, act, cols);
+}
+
 static int grow(void **p, size_t *cap, size_t need)
 {
 	if (need <= *cap)
@@ -255,15 +268,7 @@ int am_matmul_multi(struct am_kernel_ctx *k, size_t n_mats, const struct am_qmat
 		if (grow(&k->act, &k->act_cap,
 		         n_tok * (cols / AM_QA_BLOCK) * sizeof(struct am_qa_block)))
 			return AM_ENOMEM;
-		struct am_qa_block *act = k->act;
-		for (size_t t = 0; t < n_tok; t++) {
-			if (j.avx2)
-				am_quantize_qa_avx2(x + t * cols, act + t * (cols / AM_QA_BLOCK),
-				                    cols);
-			else
-				am_quantize_qa_ref(x + t * cols, act + t * (cols / AM_QA_BLOCK),
-				                   cols);
-		}
+		am_threadpool_run(k->pool, quantize_worker, &j, n_tok);
 	}
 	/* a tile of floats, then room for one unpacked group (fewer than 2 bytes per weight) */
 	j.scratch_floats = TILE_ROWS * cols + TILE_ROWS * cols / 2;

@@ -574,6 +574,97 @@ static void add_bias(float *x, const float *bias, size_t n_tok, size_t dim)
 			x[t * dim + i] += bias[i];
 }
 
+/* The per-token steps between the matmuls. A batch of several tokens runs them on the thread
+ * pool (one chunk per token), so that no thread idles through them. */
+enum tok_stage {
+	STAGE_ATTN_IN,  /* layer 0's attention norm */
+	STAGE_QKV_OUT,  /* biases, Q/K norms, RoPE, K and V into the cache */
+	STAGE_ATTN_OUT, /* post-attention norm, residual, FFN norm */
+	STAGE_GLU,
+	STAGE_FFN_OUT, /* post-FFN norm, residual, the next layer's attention norm */
+};
+
+struct tok_job {
+	const struct am_llm *m;
+	struct am_llm_seq *const *seqs;
+	const struct am_llm_batch *b;
+	size_t off;
+	int layer;
+	enum tok_stage stage;
+	float *x, *xn, *q, *k, *v, *gate, *up, *tmp;
+};
+
+static void tok_step(const struct tok_job *j, size_t i)
+{
+	const struct am_llm_hparams *hp = &j->m->hp;
+	size_t E = (size_t)hp->n_embd, hd = (size_t)hp->head_dim, H = (size_t)hp->n_head,
+	       KV = (size_t)hp->n_head_kv, F = (size_t)hp->n_ff, qd = H * hd, kvd = KV * hd;
+	const struct llm_layer *L = &j->m->layers[j->layer];
+	float *x = j->x + i * E, *xn = j->xn + i * E, *tmp = j->tmp + i * E;
+	switch (j->stage) {
+	case STAGE_ATTN_IN: am_rmsnorm(x, L->attn_norm, E, hp->eps, xn); return;
+	case STAGE_QKV_OUT: {
+		float *q = j->q + i * qd, *k = j->k + i * kvd, *v = j->v + i * kvd;
+		add_bias(q, L->q_bias, 1, qd);
+		add_bias(k, L->k_bias, 1, kvd);
+		add_bias(v, L->v_bias, 1, kvd);
+		if (L->q_norm) {
+			for (size_t h = 0; h < H; h++)
+				am_rmsnorm(q + h * hd, L->q_norm, hd, hp->eps, q + h * hd);
+			for (size_t h = 0; h < KV; h++)
+				am_rmsnorm(k + h * hd, L->k_norm, hd, hp->eps, k + h * hd);
+		}
+		struct am_rope rope = {.n_rot = hp->n_rot,
+		                       .neox = hp->neox,
+		                       .theta_base = L->swa ? hp->rope_base_swa : hp->rope_base,
+		                       .freq_scale = L->swa ? 1.0f : hp->rope_scale,
+		                       .freq_factors = j->m->rope_freqs};
+		long pos = j->b->pos[j->off + i];
+		am_rope(q, (int)H, (int)hd, pos, &rope);
+		am_rope(k, (int)KV, (int)hd, pos, &rope);
+		struct am_llm_seq *s = j->seqs[j->b->seq[j->off + i]];
+		for (size_t h = 0; h < KV; h++) {
+			size_t o =
+			    (((size_t)j->layer * KV + h) * (size_t)s->cap + (size_t)pos) * hd;
+			am_f32_to_f16_row(k + h * hd, s->k + o, hd);
+			am_f32_to_f16_row(v + h * hd, s->v + o, hd);
+		}
+		return;
+	}
+	case STAGE_ATTN_OUT:
+		if (L->post_attn_norm)
+			am_rmsnorm(tmp, L->post_attn_norm, E, hp->eps, tmp);
+		for (size_t e = 0; e < E; e++)
+			x[e] += tmp[e];
+		am_rmsnorm(x, L->ffn_norm, E, hp->eps, xn);
+		return;
+	case STAGE_GLU:
+		am_glu(j->gate + i * F, j->up + i * F, F, hp->arch == AM_ARCH_GEMMA3,
+		       j->gate + i * F);
+		return;
+	case STAGE_FFN_OUT:
+		if (L->post_ffw_norm)
+			am_rmsnorm(tmp, L->post_ffw_norm, E, hp->eps, tmp);
+		for (size_t e = 0; e < E; e++)
+			x[e] += tmp[e];
+		if (j->layer + 1 < hp->n_layer)
+			am_rmsnorm(x, j->m->layers[j->layer + 1].attn_norm, E, hp->eps, xn);
+		return;
+	}
+}
+
+static void tok_worker(void *ctx, size_t i, int thread)
+{
+	(void)thread;
+	tok_step(ctx, i);
+}
+
+static void run_tokens(struct am_llm_ctx *c, struct tok_job *j, enum tok_stage stage, size_t n)
+{
+	j->stage = stage;
+	am_threadpool_run(c->pool, tok_worker, j, n);
+}
+
 /* One ubatch of n tokens starting at batch index off. */
 static int forward_ubatch(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_seq *const *seqs,
                           const struct am_llm_batch *b, size_t off, size_t n, float *logits,
@@ -618,42 +709,27 @@ static int forward_ubatch(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_
 			for (size_t e = 0; e < E; e++)
 				x[i * E + e] *= hp->embd_scale;
 	}
+	struct tok_job tj = {.m = m,
+	                     .seqs = seqs,
+	                     .b = b,
+	                     .off = off,
+	                     .x = x,
+	                     .xn = xn,
+	                     .q = q,
+	                     .k = k,
+	                     .v = v,
+	                     .gate = gate,
+	                     .up = up,
+	                     .tmp = tmp};
+	run_tokens(c, &tj, STAGE_ATTN_IN, n);
 	for (int il = 0; il < hp->n_layer; il++) {
 		const struct llm_layer *L = &m->layers[il];
-		for (size_t i = 0; i < n; i++)
-			am_rmsnorm(x + i * E, L->attn_norm, E, hp->eps, xn + i * E);
+		tj.layer = il;
 		const struct am_qmat *ws[3] = {&L->q, &L->k, &L->v};
 		float *ys[3] = {q, k, v};
 		if (am_matmul_multi(&c->k, 3, ws, xn, n, ys) < 0)
 			return am_err_set(err, AM_ENOMEM, "out of memory in a matmul");
-		add_bias(q, L->q_bias, n, qd);
-		add_bias(k, L->k_bias, n, kvd);
-		add_bias(v, L->v_bias, n, kvd);
-		struct am_rope rope = {.n_rot = hp->n_rot,
-		                       .neox = hp->neox,
-		                       .theta_base = L->swa ? hp->rope_base_swa : hp->rope_base,
-		                       .freq_scale = L->swa ? 1.0f : hp->rope_scale,
-		                       .freq_factors = m->rope_freqs};
-		for (size_t i = 0; i < n; i++) {
-			long pos = b->pos[off + i];
-			if (L->q_norm) {
-				for (size_t h = 0; h < H; h++)
-					am_rmsnorm(q + i * qd + h * hd, L->q_norm, hd, hp->eps,
-					           q + i * qd + h * hd);
-				for (size_t h = 0; h < KV; h++)
-					am_rmsnorm(k + i * kvd + h * hd, L->k_norm, hd, hp->eps,
-					           k + i * kvd + h * hd);
-			}
-			am_rope(q + i * qd, (int)H, (int)hd, pos, &rope);
-			am_rope(k + i * kvd, (int)KV, (int)hd, pos, &rope);
-			struct am_llm_seq *s = seqs[b->seq[off + i]];
-			for (size_t h = 0; h < KV; h++) {
-				size_t o =
-				    (((size_t)il * KV + h) * (size_t)s->cap + (size_t)pos) * hd;
-				am_f32_to_f16_row(k + i * kvd + h * hd, s->k + o, hd);
-				am_f32_to_f16_row(v + i * kvd + h * hd, s->v + o, hd);
-			}
-		}
+		run_tokens(c, &tj, STAGE_QKV_OUT, n);
 		struct attn_job aj = {.m = m,
 		                      .c = c,
 		                      .seqs = seqs,
@@ -671,26 +747,15 @@ static int forward_ubatch(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_
 			attn_merge(&aj, n);
 		if (am_matmul(&c->k, &L->o, att, n, tmp) < 0)
 			return am_err_set(err, AM_ENOMEM, "out of memory in a matmul");
-		for (size_t i = 0; i < n; i++) {
-			if (L->post_attn_norm)
-				am_rmsnorm(tmp + i * E, L->post_attn_norm, E, hp->eps, tmp + i * E);
-			for (size_t e = 0; e < E; e++)
-				x[i * E + e] += tmp[i * E + e];
-			am_rmsnorm(x + i * E, L->ffn_norm, E, hp->eps, xn + i * E);
-		}
+		run_tokens(c, &tj, STAGE_ATTN_OUT, n);
 		const struct am_qmat *fw[2] = {&L->gate, &L->up};
 		float *fy[2] = {gate, up};
 		if (am_matmul_multi(&c->k, 2, fw, xn, n, fy) < 0)
 			return am_err_set(err, AM_ENOMEM, "out of memory in a matmul");
-		am_glu(gate, up, n * F, hp->arch == AM_ARCH_GEMMA3, gate);
+		run_tokens(c, &tj, STAGE_GLU, n);
 		if (am_matmul(&c->k, &L->down, gate, n, tmp) < 0)
 			return am_err_set(err, AM_ENOMEM, "out of memory in a matmul");
-		for (size_t i = 0; i < n; i++) {
-			if (L->post_ffw_norm)
-				am_rmsnorm(tmp + i * E, L->post_ffw_norm, E, hp->eps, tmp + i * E);
-			for (size_t e = 0; e < E; e++)
-				x[i * E + e] += tmp[i * E + e];
-		}
+		run_tokens(c, &tj, STAGE_FFN_OUT, n);
 	}
 	/* output rows for the wanted tokens, packed */
 	size_t n_want = 0;
