@@ -67,6 +67,8 @@ struct am_llm_ctx {
 	size_t scores_cap;
 	float *part; /* partial attention of blocks of positions */
 	size_t part_cap;
+	float *rope_cs; /* per token: RoPE angles of the global and the local layers */
+	size_t rope_cs_cap;
 	bool force_generic;
 };
 int am_llm_ctx_init(struct am_llm_ctx *c, int n_threads, struct am_err *err);

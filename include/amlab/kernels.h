@@ -74,6 +74,11 @@ struct am_rope {
 };
 void am_rope_ref(float *x, int n_heads, int head_dim, long pos, const struct am_rope *r);
 void am_rope(float *x, int n_heads, int head_dim, long pos, const struct am_rope *r);
+/* am_rope in two steps, so that one position's angles serve Q, K and every layer: cs gets the
+ * n_rot/2 (cos, sin) pairs of position pos (n_rot floats), then rotates x with them. */
+void am_rope_cs(const struct am_rope *r, long pos, float *cs);
+void am_rope_apply_cs(float *x, int n_heads, int head_dim, const struct am_rope *r,
+                      const float *cs);
 
 void am_softmax_ref(float *x, size_t n);
 void am_softmax(float *x, size_t n);

@@ -316,8 +316,7 @@ void am_rmsnorm(const float *x, const float *w, size_t n, float eps, float *out)
 			out[i] = x[i] * scale;
 }
 
-static void rope_apply(float *x, int n_heads, int head_dim, long pos, const struct am_rope *r,
-                       bool precise)
+void am_rope_ref(float *x, int n_heads, int head_dim, long pos, const struct am_rope *r)
 {
 	int half = r->n_rot / 2;
 	for (int i = 0; i < half; i++) {
@@ -329,27 +328,44 @@ static void rope_apply(float *x, int n_heads, int head_dim, long pos, const stru
 		for (int h = 0; h < n_heads; h++) {
 			float *v = x + (size_t)h * head_dim;
 			int a = r->neox ? i : 2 * i, b = r->neox ? i + half : 2 * i + 1;
-			if (precise) {
-				double x0 = v[a], x1 = v[b];
-				v[a] = (float)(x0 * c - x1 * s);
-				v[b] = (float)(x0 * s + x1 * c);
-			} else {
-				float x0 = v[a], x1 = v[b], cf = (float)c, sf = (float)s;
-				v[a] = x0 * cf - x1 * sf;
-				v[b] = x0 * sf + x1 * cf;
-			}
+			double x0 = v[a], x1 = v[b];
+			v[a] = (float)(x0 * c - x1 * s);
+			v[b] = (float)(x0 * s + x1 * c);
 		}
 	}
 }
 
-void am_rope_ref(float *x, int n_heads, int head_dim, long pos, const struct am_rope *r)
+void am_rope_cs(const struct am_rope *r, long pos, float *cs)
 {
-	rope_apply(x, n_heads, head_dim, pos, r, true);
+	for (int i = 0; i < r->n_rot / 2; i++) {
+		double inv = pow((double)r->theta_base, -2.0 * i / (double)r->n_rot);
+		if (r->freq_factors)
+			inv /= (double)r->freq_factors[i];
+		double theta = (double)pos * (double)r->freq_scale * inv;
+		cs[2 * i] = (float)cos(theta);
+		cs[2 * i + 1] = (float)sin(theta);
+	}
+}
+
+void am_rope_apply_cs(float *x, int n_heads, int head_dim, const struct am_rope *r, const float *cs)
+{
+	int half = r->n_rot / 2;
+	for (int h = 0; h < n_heads; h++) {
+		float *v = x + (size_t)h * head_dim;
+		for (int i = 0; i < half; i++) {
+			int a = r->neox ? i : 2 * i, b = r->neox ? i + half : 2 * i + 1;
+			float x0 = v[a], x1 = v[b], c = cs[2 * i], s = cs[2 * i + 1];
+			v[a] = x0 * c - x1 * s;
+			v[b] = x0 * s + x1 * c;
+		}
+	}
 }
 
 void am_rope(float *x, int n_heads, int head_dim, long pos, const struct am_rope *r)
 {
-	rope_apply(x, n_heads, head_dim, pos, r, false);
+	float cs[AM_MAX_HEAD_DIM];
+	am_rope_cs(r, pos, cs);
+	am_rope_apply_cs(x, n_heads, head_dim, r, cs);
 }
 
 void am_softmax_ref(float *x, size_t n)
@@ -400,6 +416,10 @@ float am_gelu(float x)
 
 void am_glu(const float *gate, const float *up, size_t n, bool gelu, float *out)
 {
+	if (use_avx2(false)) {
+		am_glu_avx2(gate, up, n, gelu, out);
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		out[i] = (gelu ? am_gelu(gate[i]) : am_silu(gate[i])) * up[i];
 }

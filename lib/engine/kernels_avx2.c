@@ -155,6 +155,53 @@ AVX2 void am_softmax_avx2(float *x, size_t n)
 		x[i] *= 1.0f / sum;
 }
 
+AVX2 void am_glu_avx2(const float *gate, const float *up, size_t n, bool gelu, float *out)
+{
+	const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 x = _mm256_loadu_ps(gate + i), act;
+		if (gelu) {
+			/* 0.5 x (1 + tanh(y)), tanh(y) = 1 - 2 / (exp(2y) + 1) */
+			__m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+			__m256 y = _mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f),
+			                         _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
+			__m256 e = exp256(_mm256_add_ps(y, y));
+			__m256 th = _mm256_sub_ps(
+			    one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+			act = _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_add_ps(one, th));
+		} else {
+			/* x / (1 + exp(-x)) */
+			__m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), x));
+			act = _mm256_div_ps(x, _mm256_add_ps(one, e));
+		}
+		_mm256_storeu_ps(out + i, _mm256_mul_ps(act, _mm256_loadu_ps(up + i)));
+	}
+	for (; i < n; i++)
+		out[i] = (gelu ? am_gelu(gate[i]) : am_silu(gate[i])) * up[i];
+}
+
+AVX2 void am_softmax_part_avx2(float *x, size_t n, float *max, float *sum)
+{
+	float mx = -INFINITY, total;
+	for (size_t i = 0; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+	__m256 mxv = _mm256_set1_ps(mx), sv = _mm256_setzero_ps();
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), mxv));
+		_mm256_storeu_ps(x + i, e);
+		sv = _mm256_add_ps(sv, e);
+	}
+	total = hsum(sv);
+	for (; i < n; i++) {
+		x[i] = expf(x[i] - mx);
+		total += x[i];
+	}
+	*max = mx;
+	*sum = total;
+}
+
 /* Eight vectors of partial sums -> one vector of their eight totals. */
 AVX2 static inline __m256 hsum8(const __m256 *v)
 {
@@ -224,26 +271,8 @@ attention_block(const struct am_attn_args *a, int kvh, long b0, long b1, float *
 			scores[(size_t)g * n + p] =
 			    hsum(qk_partial(q + (size_t)g * hd, kv, nv)) * a->scale;
 	}
-	/* per query head: max, exponentials, their sum */
-	for (int g = 0; g < group; g++) {
-		float *sg = scores + (size_t)g * n, mx = -INFINITY, sum;
-		for (long i = 0; i < n; i++)
-			mx = sg[i] > mx ? sg[i] : mx;
-		__m256 mxv = _mm256_set1_ps(mx), sv = _mm256_setzero_ps();
-		long i = 0;
-		for (; i + 8 <= n; i += 8) {
-			__m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(sg + i), mxv));
-			_mm256_storeu_ps(sg + i, e);
-			sv = _mm256_add_ps(sv, e);
-		}
-		sum = hsum(sv);
-		for (; i < n; i++) {
-			sg[i] = expf(sg[i] - mx);
-			sum += sg[i];
-		}
-		m[g] = mx;
-		l[g] = sum;
-	}
+	for (int g = 0; g < group; g++)
+		am_softmax_part_avx2(scores + (size_t)g * n, (size_t)n, &m[g], &l[g]);
 	/* weighted values: 64 dims of one query head in registers at a time */
 	for (int g = 0; g < group; g++) {
 		const float *sg = scores + (size_t)g * n;

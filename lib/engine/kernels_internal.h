@@ -12,8 +12,11 @@ float am_dot_f32_avx2(const float *a, const float *b, size_t n);
 void am_gemm_f32_avx2(const float *w, size_t nr, const float *x, size_t nt, size_t cols, float *y,
                       size_t ldy);
 void am_softmax_avx2(float *x, size_t n);
-void am_attention_block_avx2(const struct am_attn_args *a, int kvh, long b0, long b1,
-                             float *scores, float *m, float *l, float *o);
+void am_attention_block_avx2(const struct am_attn_args *a, int kvh, long b0, long b1, float *scores,
+                             float *m, float *l, float *o);
 void am_f32_to_f16_row_avx2(const float *x, uint16_t *y, size_t n);
+void am_glu_avx2(const float *gate, const float *up, size_t n, bool gelu, float *out);
+/* x[i] = exp(x[i] - max x); *max = that max, *sum = the sum of the new x. */
+void am_softmax_part_avx2(float *x, size_t n, float *max, float *sum);
 
 #endif

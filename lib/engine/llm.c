@@ -476,6 +476,7 @@ void am_llm_ctx_free(struct am_llm_ctx *c)
 	am_free(c->buf);
 	am_free(c->scores);
 	am_free(c->part);
+	am_free(c->rope_cs);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -592,7 +593,19 @@ struct tok_job {
 	int layer;
 	enum tok_stage stage;
 	float *x, *xn, *q, *k, *v, *gate, *up, *tmp;
+	float *rope_cs; /* per token: 2 * n_rot floats (global layers, then local) */
 };
+
+static struct am_rope layer_rope(const struct am_llm *m, bool swa)
+{
+	const struct am_llm_hparams *hp = &m->hp;
+	struct am_rope r = {.n_rot = hp->n_rot,
+	                    .neox = hp->neox,
+	                    .theta_base = swa ? hp->rope_base_swa : hp->rope_base,
+	                    .freq_scale = swa ? 1.0f : hp->rope_scale,
+	                    .freq_factors = m->rope_freqs};
+	return r;
+}
 
 static void tok_step(const struct tok_job *j, size_t i)
 {
@@ -601,8 +614,16 @@ static void tok_step(const struct tok_job *j, size_t i)
 	       KV = (size_t)hp->n_head_kv, F = (size_t)hp->n_ff, qd = H * hd, kvd = KV * hd;
 	const struct llm_layer *L = &j->m->layers[j->layer];
 	float *x = j->x + i * E, *xn = j->xn + i * E, *tmp = j->tmp + i * E;
+	float *cs = j->rope_cs + i * 2 * (size_t)hp->n_rot;
 	switch (j->stage) {
-	case STAGE_ATTN_IN: am_rmsnorm(x, L->attn_norm, E, hp->eps, xn); return;
+	case STAGE_ATTN_IN: {
+		long pos = j->b->pos[j->off + i];
+		struct am_rope g = layer_rope(j->m, false), l = layer_rope(j->m, true);
+		am_rope_cs(&g, pos, cs);
+		am_rope_cs(&l, pos, cs + hp->n_rot);
+		am_rmsnorm(x, L->attn_norm, E, hp->eps, xn);
+		return;
+	}
 	case STAGE_QKV_OUT: {
 		float *q = j->q + i * qd, *k = j->k + i * kvd, *v = j->v + i * kvd;
 		add_bias(q, L->q_bias, 1, qd);
@@ -614,14 +635,11 @@ static void tok_step(const struct tok_job *j, size_t i)
 			for (size_t h = 0; h < KV; h++)
 				am_rmsnorm(k + h * hd, L->k_norm, hd, hp->eps, k + h * hd);
 		}
-		struct am_rope rope = {.n_rot = hp->n_rot,
-		                       .neox = hp->neox,
-		                       .theta_base = L->swa ? hp->rope_base_swa : hp->rope_base,
-		                       .freq_scale = L->swa ? 1.0f : hp->rope_scale,
-		                       .freq_factors = j->m->rope_freqs};
+		struct am_rope rope = layer_rope(j->m, L->swa);
+		const float *lcs = cs + (L->swa ? hp->n_rot : 0);
+		am_rope_apply_cs(q, (int)H, (int)hd, &rope, lcs);
+		am_rope_apply_cs(k, (int)KV, (int)hd, &rope, lcs);
 		long pos = j->b->pos[j->off + i];
-		am_rope(q, (int)H, (int)hd, pos, &rope);
-		am_rope(k, (int)KV, (int)hd, pos, &rope);
 		struct am_llm_seq *s = j->seqs[j->b->seq[j->off + i]];
 		for (size_t h = 0; h < KV; h++) {
 			size_t o =
@@ -688,7 +706,8 @@ static int forward_ubatch(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_
 	size_t spt = (size_t)(block + 2) * (H / KV);
 	size_t part = n_blocks > 1 ? n * KV * (size_t)n_blocks * (H / KV) * (2 + hd) : 0;
 	if (grow_f(&c->buf, &c->buf_cap, need) || grow_f(&c->scores, &c->scores_cap, spt * nth) ||
-	    grow_f(&c->part, &c->part_cap, part))
+	    grow_f(&c->part, &c->part_cap, part) ||
+	    grow_f(&c->rope_cs, &c->rope_cs_cap, n * 2 * (size_t)hp->n_rot))
 		return am_err_set(err, AM_ENOMEM, "out of memory for a batch of %zu tokens", n);
 	c->k.force_generic = c->force_generic;
 	float *x = c->buf, *xn = x + n * E, *q = xn + n * E, *k = q + n * qd, *v = k + n * kvd,
@@ -720,7 +739,8 @@ static int forward_ubatch(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_
 	                     .v = v,
 	                     .gate = gate,
 	                     .up = up,
-	                     .tmp = tmp};
+	                     .tmp = tmp,
+	                     .rope_cs = c->rope_cs};
 	run_tokens(c, &tj, STAGE_ATTN_IN, n);
 	for (int il = 0; il < hp->n_layer; il++) {
 		const struct llm_layer *L = &m->layers[il];

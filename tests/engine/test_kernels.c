@@ -411,6 +411,26 @@ static void test_dot_and_norms(void)
 		AM_CHECK_NEAR(e[i], e2[i], 1e-7);
 	AM_CHECK_NEAR(am_silu(1.0f), 1.0 / (1.0 + exp(-1.0)), 1e-6);
 	AM_CHECK_NEAR(am_gelu(1.0f), 0.8411919906082768, 1e-5); /* tanh-approximate GELU(1) */
+	/* the gated activations over a wide range (exp underflow and overflow included) against
+	 * the formulas in double precision */
+	float g[203], u[203], out[203];
+	for (int i = 0; i < 203; i++) {
+		g[i] = (float)(i - 101) * (i % 3 == 0 ? 1.0f : 0.05f);
+		u[i] = frand();
+	}
+	for (int gelu = 0; gelu < 2; gelu++) {
+		am_glu(g, u, 203, gelu, out);
+		int bad = 0;
+		for (int i = 0; i < 203; i++) {
+			double x = g[i], act = gelu ? 0.5 * x *
+			                                  (1.0 + tanh(0.7978845608028654 *
+			                                              (x + 0.044715 * x * x * x)))
+			                            : x / (1.0 + exp(-x));
+			double want = act * u[i];
+			bad += !(fabs(out[i] - want) <= 1e-5 * fabs(want) + 1e-6);
+		}
+		AM_CHECK_INT(bad, 0);
+	}
 }
 
 static void test_rope(void)
