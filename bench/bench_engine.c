@@ -95,8 +95,9 @@ static double run_decode(struct bench *b, size_t ctx, size_t n)
 	return (double)n / dt;
 }
 
-/* N samples of n tokens each from one prompt of p tokens: prompt prefilled once, KV copied,
- * then all N decoded as one batch per step. Returns generated tokens/s (prefill included). */
+/* N samples of n tokens each from one prompt of p tokens: prompt prefilled once and shared
+ * (am_llm_seq_fork), then all N decoded as one batch per step. Returns generated tokens/s (prefill
+ * included). */
 static double run_batched(struct bench *b, int N, size_t p, size_t n)
 {
 	struct am_err err = {0};
@@ -121,7 +122,7 @@ static double run_batched(struct bench *b, int N, size_t p, size_t n)
 	struct am_rng rng;
 	am_rng_seed(&rng, 42);
 	for (int i = 0; i < N; i++) {
-		if (i && am_llm_seq_copy(&seqs[i], &seqs[0], (long)p, &err) < 0)
+		if (i && am_llm_seq_fork(&seqs[i], &seqs[0], (long)p, &err) < 0)
 			die(&err);
 		/* distinct first tokens so the samples diverge like sampled ones would */
 		tok[i] = (int32_t)am_rng_below(&rng, b->V);

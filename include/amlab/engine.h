@@ -43,12 +43,16 @@ const struct am_gguf *am_llm_gguf(const struct am_llm *m);
 
 /* One sequence's KV cache (positions 0..n_pos-1 filled). */
 struct am_llm_seq {
-	uint16_t *k, *v; /* [n_layer][n_head_kv][cap][head_dim] halves: a kv head's positions
-	                    contiguous, so attention streams them */
-	long cap;
+	uint16_t *k, *v; /* own rows, [n_layer][n_head_kv][cap][head_dim] halves: a kv head's
+	                    positions contiguous, so attention streams them */
+	long cap;        /* own rows allocated */
 	long n_pos;
 	size_t head_dim;
 	size_t n_planes; /* n_layer * n_head_kv */
+	/* A fork (am_llm_seq_fork) reads positions below n_shared from parent's cache (borrowed);
+	 * its own row r holds position n_shared + r. */
+	const struct am_llm_seq *parent;
+	long n_shared;
 };
 void am_llm_seq_init(struct am_llm_seq *s, const struct am_llm *m);
 void am_llm_seq_free(struct am_llm_seq *s);
@@ -57,6 +61,14 @@ void am_llm_seq_truncate(struct am_llm_seq *s, long n);
 /* Make dst a copy of src's first n positions (shared prompt, then N samples). */
 int am_llm_seq_copy(struct am_llm_seq *dst, const struct am_llm_seq *src, long n,
                     struct am_err *err);
+/* Make dst start with src's first n positions without copying them: dst's attention reads
+ * them from src's cache, so N samples of one prompt stream one copy of its keys and values.
+ * src must outlive dst's use of them and keep those n positions (it may grow beyond them);
+ * dst's new positions are its own. am_llm_seq_detach copies the shared rows in and ends the
+ * dependence (a fork that outlives its sample). */
+int am_llm_seq_fork(struct am_llm_seq *dst, const struct am_llm_seq *src, long n,
+                    struct am_err *err);
+int am_llm_seq_detach(struct am_llm_seq *s, struct am_err *err);
 
 struct am_llm_ctx {
 	struct am_kernel_ctx k;

@@ -91,12 +91,18 @@ void am_glu(const float *gate, const float *up, size_t n, bool gelu, float *out)
  * keys/values at positions [p0, p1): K and V hold half floats, kv head h's position p at
  * h * head_stride + p * kv_stride (head_stride 0 means head_dim: heads side by side in a
  * position's row), query head h using kv head h / (n_q_heads / n_kv_heads). q and out are
- * [n_q_heads][head_dim]. */
+ * [n_q_heads][head_dim].
+ * A sequence forked from another (a shared prompt) reads its positions below n_shared from
+ * k_shared/v_shared (h * head_stride_shared + p * kv_stride) and its own position p from k/v at
+ * p - n_shared; the arithmetic is the same as over one contiguous cache. */
 struct am_attn_args {
 	const float *q;
 	const uint16_t *k, *v;
 	size_t kv_stride;
 	size_t head_stride;
+	const uint16_t *k_shared, *v_shared;
+	size_t head_stride_shared;
+	long n_shared;
 	int n_q_heads, n_kv_heads, head_dim;
 	long p0, p1;
 	float scale;

@@ -424,11 +424,6 @@ void am_glu(const float *gate, const float *up, size_t n, bool gelu, float *out)
 		out[i] = (gelu ? am_gelu(gate[i]) : am_silu(gate[i])) * up[i];
 }
 
-static size_t head_off(const struct am_attn_args *a, int kvh)
-{
-	return (size_t)kvh * (a->head_stride ? a->head_stride : (size_t)a->head_dim);
-}
-
 void am_attention_ref(const struct am_attn_args *a)
 {
 	long n = a->p1 - a->p0;
@@ -444,8 +439,7 @@ void am_attention_ref(const struct am_attn_args *a)
 		const float *q = a->q + (size_t)h * a->head_dim;
 		double mx = -INFINITY;
 		for (long p = 0; p < n; p++) {
-			const uint16_t *k =
-			    a->k + (size_t)(a->p0 + p) * a->kv_stride + head_off(a, kvh);
+			const uint16_t *k = am_kv_row(a, false, kvh, a->p0 + p);
 			double d = 0.0;
 			for (int i = 0; i < a->head_dim; i++)
 				d += (double)q[i] * am_fp16_to_fp32(k[i]);
@@ -461,8 +455,7 @@ void am_attention_ref(const struct am_attn_args *a)
 			double acc = 0.0;
 			for (long p = 0; p < n; p++)
 				acc +=
-				    s[p] * am_fp16_to_fp32(a->v[(size_t)(a->p0 + p) * a->kv_stride +
-				                                head_off(a, kvh) + i]);
+				    s[p] * am_fp16_to_fp32(am_kv_row(a, true, kvh, a->p0 + p)[i]);
 			a->out[(size_t)h * a->head_dim + i] = n > 0 ? (float)(acc / sum) : 0.0f;
 		}
 	}
@@ -479,8 +472,7 @@ static void attention_block_generic(const struct am_attn_args *a, int kvh, long 
 		float *og = o + (size_t)g * hd, *sg = scores + (size_t)g * n, mx = -INFINITY,
 		      sum = 0.0f;
 		for (long p = 0; p < n; p++) {
-			const uint16_t *k =
-			    a->k + (size_t)(b0 + p) * a->kv_stride + head_off(a, kvh);
+			const uint16_t *k = am_kv_row(a, false, kvh, b0 + p);
 			float d = 0.0f;
 			for (int i = 0; i < hd; i++)
 				d += q[i] * am_fp16_to_fp32(k[i]);
@@ -494,8 +486,7 @@ static void attention_block_generic(const struct am_attn_args *a, int kvh, long 
 		for (int i = 0; i < hd; i++)
 			og[i] = 0.0f;
 		for (long p = 0; p < n; p++) {
-			const uint16_t *v =
-			    a->v + (size_t)(b0 + p) * a->kv_stride + head_off(a, kvh);
+			const uint16_t *v = am_kv_row(a, true, kvh, b0 + p);
 			for (int i = 0; i < hd; i++)
 				og[i] += sg[p] * am_fp16_to_fp32(v[i]);
 		}

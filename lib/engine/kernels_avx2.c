@@ -237,8 +237,6 @@ attention_block(const struct am_attn_args *a, int kvh, long b0, long b1, float *
 	long n = b1 - b0;
 	int group = a->n_q_heads / a->n_kv_heads, hd = 8 * nv;
 	const float *q = a->q + (size_t)kvh * group * hd;
-	size_t hoff = (size_t)kvh * (a->head_stride ? a->head_stride : (size_t)hd);
-	const uint16_t *kbase = a->k + hoff, *vbase = a->v + hoff;
 	const __m256 scale = _mm256_set1_ps(a->scale);
 	__m256 kv[AM_MAX_HEAD_DIM / 8];
 	/* scores, eight positions at a time for up to four query heads: each key is converted
@@ -249,7 +247,7 @@ attention_block(const struct am_attn_args *a, int kvh, long b0, long b1, float *
 			int ng = group - g0 < 4 ? group - g0 : 4;
 			__m256 part[4][8];
 			for (int j = 0; j < 8; j++) {
-				const uint16_t *k = kbase + (size_t)(b0 + p + j) * a->kv_stride;
+				const uint16_t *k = am_kv_row(a, false, kvh, b0 + p + j);
 #pragma GCC unroll 32
 				for (int i = 0; i < nv; i++)
 					kv[i] = _mm256_cvtph_ps(
@@ -263,7 +261,7 @@ attention_block(const struct am_attn_args *a, int kvh, long b0, long b1, float *
 		}
 	}
 	for (; p < n; p++) {
-		const uint16_t *k = kbase + (size_t)(b0 + p) * a->kv_stride;
+		const uint16_t *k = am_kv_row(a, false, kvh, b0 + p);
 #pragma GCC unroll 32
 		for (int i = 0; i < nv; i++)
 			kv[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i)));
@@ -282,8 +280,7 @@ attention_block(const struct am_attn_args *a, int kvh, long b0, long b1, float *
 			for (int i = 0; i < w; i++)
 				acc[i] = _mm256_setzero_ps();
 			for (long pp = 0; pp < n; pp++) {
-				const uint16_t *v =
-				    vbase + (size_t)(b0 + pp) * a->kv_stride + 8 * i0;
+				const uint16_t *v = am_kv_row(a, true, kvh, b0 + pp) + 8 * i0;
 				__m256 sw = _mm256_set1_ps(sg[pp]);
 #pragma GCC unroll 8
 				for (int i = 0; i < w; i++)

@@ -7,6 +7,16 @@
 
 #define AM_MAX_HEAD_DIM 512
 
+/* The cached key (or value) row of kv head kvh at position p (see struct am_attn_args). */
+static inline const uint16_t *am_kv_row(const struct am_attn_args *a, bool value, int kvh, long p)
+{
+	if (p < a->n_shared)
+		return (value ? a->v_shared : a->k_shared) + (size_t)kvh * a->head_stride_shared +
+		       (size_t)p * a->kv_stride;
+	size_t hs = a->head_stride ? a->head_stride : (size_t)a->head_dim;
+	return (value ? a->v : a->k) + (size_t)kvh * hs + (size_t)(p - a->n_shared) * a->kv_stride;
+}
+
 float am_dot_f32_avx2(const float *a, const float *b, size_t n);
 /* Y[t * ldy + r] = dot(W[r], X[t]) for r < nr, t < nt; W and X rows of `cols` floats. */
 void am_gemm_f32_avx2(const float *w, size_t nr, const float *x, size_t nt, size_t cols, float *y,

@@ -398,33 +398,58 @@ void am_llm_seq_free(struct am_llm_seq *s)
 	am_free(s->k);
 	am_free(s->v);
 	s->k = s->v = NULL;
-	s->cap = s->n_pos = 0;
+	s->cap = s->n_pos = s->n_shared = 0;
+	s->parent = NULL;
 }
 
 void am_llm_seq_truncate(struct am_llm_seq *s, long n)
 {
 	if (n < s->n_pos)
 		s->n_pos = n < 0 ? 0 : n;
-}
-
-/* Copy the first n positions of every plane (layer, kv head) of src into dst. */
-static void copy_planes(struct am_llm_seq *dst, const struct am_llm_seq *src, long n)
-{
-	size_t bytes = (size_t)n * src->head_dim * sizeof(uint16_t);
-	size_t dplane = (size_t)dst->cap * dst->head_dim, splane = (size_t)src->cap * src->head_dim;
-	for (size_t pl = 0; pl < src->n_planes; pl++) {
-		memcpy(dst->k + pl * dplane, src->k + pl * splane, bytes);
-		memcpy(dst->v + pl * dplane, src->v + pl * splane, bytes);
+	if (s->n_pos < s->n_shared) {
+		/* no own position is left: the own rows start where the shared ones end */
+		s->n_shared = s->n_pos;
+		if (s->n_shared == 0)
+			s->parent = NULL;
 	}
 }
 
+/* Key and value rows of position pos in plane pl (layer * n_head_kv + kv head), wherever they
+ * live: the parent's cache below n_shared, the sequence's own from there on. */
+static const uint16_t *row_of(const struct am_llm_seq *s, bool value, size_t pl, long pos)
+{
+	if (pos < s->n_shared)
+		return row_of(s->parent, value, pl, pos);
+	return (value ? s->v : s->k) +
+	       (pl * (size_t)s->cap + (size_t)(pos - s->n_shared)) * s->head_dim;
+}
+
+/* Copy positions [from, to) of src into dst's own rows (dst->n_shared <= from). */
+static void copy_rows(struct am_llm_seq *dst, const struct am_llm_seq *src, long from, long to)
+{
+	for (size_t pl = 0; pl < src->n_planes; pl++) {
+		for (long p = from; p < to;) {
+			/* runs of rows contiguous in src: all shared, or all own */
+			long end = p < src->n_shared ? AM_MIN(to, src->n_shared) : to;
+			size_t bytes = (size_t)(end - p) * src->head_dim * sizeof(uint16_t);
+			uint16_t *dk = (uint16_t *)row_of(dst, false, pl, p);
+			uint16_t *dv = (uint16_t *)row_of(dst, true, pl, p);
+			memcpy(dk, row_of(src, false, pl, p), bytes);
+			memcpy(dv, row_of(src, true, pl, p), bytes);
+			p = end;
+		}
+	}
+}
+
+/* Own room for positions up to need (exclusive). */
 static int seq_reserve(struct am_llm_seq *s, long need, struct am_err *err)
 {
-	if (need <= s->cap)
+	long own = need - s->n_shared;
+	if (own <= s->cap)
 		return 0;
 	struct am_llm_seq grown = *s;
 	grown.cap = s->cap ? s->cap : 256;
-	while (grown.cap < need)
+	while (grown.cap < own)
 		grown.cap *= 2;
 	size_t halves = (size_t)grown.cap * s->head_dim * s->n_planes;
 	grown.k = am_reallocarray(NULL, halves, sizeof(uint16_t));
@@ -435,10 +460,10 @@ static int seq_reserve(struct am_llm_seq *s, long need, struct am_err *err)
 		return am_err_set(err, AM_ENOMEM,
 		                  "out of memory growing the KV cache to %ld "
 		                  "positions",
-		                  grown.cap);
+		                  need);
 	}
 	if (s->k)
-		copy_planes(&grown, s, s->n_pos);
+		copy_rows(&grown, s, s->n_shared, s->n_pos);
 	am_free(s->k);
 	am_free(s->v);
 	*s = grown;
@@ -450,12 +475,51 @@ int am_llm_seq_copy(struct am_llm_seq *dst, const struct am_llm_seq *src, long n
 {
 	if (n > src->n_pos)
 		n = src->n_pos;
-	dst->n_pos = 0;
+	dst->n_pos = dst->n_shared = 0;
+	dst->parent = NULL;
 	int rc = seq_reserve(dst, n, err);
 	if (rc < 0)
 		return rc;
-	copy_planes(dst, src, n);
+	copy_rows(dst, src, 0, n);
 	dst->n_pos = n;
+	return 0;
+}
+
+int am_llm_seq_fork(struct am_llm_seq *dst, const struct am_llm_seq *src, long n,
+                    struct am_err *err)
+{
+	if (n > src->n_pos)
+		n = src->n_pos;
+	/* a fork of a fork shares with the original (parents are never forks themselves) */
+	while (src->parent && n <= src->n_shared)
+		src = src->parent;
+	dst->n_pos = 0;
+	dst->parent = src->parent ? src->parent : src;
+	dst->n_shared = src->parent ? src->n_shared : n;
+	/* rows of src's own beyond what it shares are copied */
+	int rc = seq_reserve(dst, n, err);
+	if (rc < 0) {
+		dst->parent = NULL;
+		dst->n_shared = 0;
+		return rc;
+	}
+	copy_rows(dst, src, dst->n_shared, n);
+	dst->n_pos = n;
+	return 0;
+}
+
+int am_llm_seq_detach(struct am_llm_seq *s, struct am_err *err)
+{
+	if (!s->parent)
+		return 0;
+	struct am_llm_seq own = *s;
+	own.k = own.v = NULL;
+	own.cap = 0;
+	int rc = am_llm_seq_copy(&own, s, s->n_pos, err);
+	if (rc < 0)
+		return rc;
+	am_llm_seq_free(s);
+	*s = own;
 	return 0;
 }
 
@@ -524,14 +588,19 @@ static void attn_worker(void *ctx, size_t u, int thread)
 	size_t bi = j->off + i;
 	const struct am_llm_seq *s = j->seqs[j->b->seq[bi]];
 	long pos = j->b->pos[bi];
-	size_t plane = (size_t)s->cap * s->head_dim;
-	size_t layer_off = (size_t)j->layer * (size_t)nkv * plane;
+	size_t plane = (size_t)s->cap * s->head_dim, layer = (size_t)j->layer * (size_t)nkv;
+	const struct am_llm_seq *par = s->parent;
+	size_t pplane = par ? (size_t)par->cap * par->head_dim : 0;
 	struct am_attn_args a = {
 	    .q = j->q + i * (size_t)hp->n_head * hd,
-	    .k = s->k + layer_off,
-	    .v = s->v + layer_off,
+	    .k = s->k ? s->k + layer * plane : NULL,
+	    .v = s->v ? s->v + layer * plane : NULL,
 	    .kv_stride = s->head_dim,
 	    .head_stride = plane,
+	    .k_shared = par ? par->k + layer * pplane : NULL,
+	    .v_shared = par ? par->v + layer * pplane : NULL,
+	    .head_stride_shared = pplane,
+	    .n_shared = s->n_shared,
 	    .n_q_heads = hp->n_head,
 	    .n_kv_heads = nkv,
 	    .head_dim = hd,
@@ -642,8 +711,9 @@ static void tok_step(const struct tok_job *j, size_t i)
 		long pos = j->b->pos[j->off + i];
 		struct am_llm_seq *s = j->seqs[j->b->seq[j->off + i]];
 		for (size_t h = 0; h < KV; h++) {
-			size_t o =
-			    (((size_t)j->layer * KV + h) * (size_t)s->cap + (size_t)pos) * hd;
+			size_t o = (((size_t)j->layer * KV + h) * (size_t)s->cap +
+			            (size_t)(pos - s->n_shared)) *
+			           hd;
 			am_f32_to_f16_row(k + h * hd, s->k + o, hd);
 			am_f32_to_f16_row(v + h * hd, s->v + o, hd);
 		}
@@ -803,6 +873,11 @@ int am_llm_forward(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_seq *co
 			                  "batch token %zu: position %ld does not "
 			                  "follow the sequence's %ld cached positions",
 			                  i, pos, s->n_pos);
+		if (pos < s->n_shared)
+			return am_err_set(err, AM_EINVAL,
+			                  "batch token %zu: position %ld is in the %ld positions "
+			                  "the sequence shares with another",
+			                  i, pos, s->n_shared);
 		if (pos == s->n_pos) {
 			if ((rc = seq_reserve(s, pos + 1, err)) < 0)
 				return rc;

@@ -27,8 +27,10 @@ struct slot {
 	int32_t *toks; /* the tokens whose KV the cache holds (seq.n_pos of them) */
 	size_t toks_cap;
 	uint64_t last_used;
-	bool busy;  /* decoding a sample */
-	int pinned; /* source of a group whose samples still need copies */
+	bool busy;           /* decoding a sample */
+	int pinned;          /* source of a group whose samples still need to start */
+	int children;        /* samples decoding on forks of this slot's cache */
+	struct slot *parent; /* the slot this one's cache is a fork of, while decoding */
 };
 
 struct am_local {
@@ -78,6 +80,19 @@ static int slot_push_token(struct slot *s, int32_t tok, struct am_err *err)
 	return 0;
 }
 
+/* A slot whose sample is finished: idle, and no longer a fork of another's cache (the shared
+ * rows are copied in so that its tokens stay reusable; without the memory, it is emptied). */
+static void slot_release(struct slot *s)
+{
+	s->busy = false;
+	if (!s->parent)
+		return;
+	if (am_llm_seq_detach(&s->seq, NULL) < 0)
+		am_llm_seq_truncate(&s->seq, 0);
+	s->parent->children--;
+	s->parent = NULL;
+}
+
 static size_t common_prefix(const int32_t *a, size_t na, const int32_t *b, size_t nb)
 {
 	size_t i = 0;
@@ -94,7 +109,7 @@ static struct slot *slot_get(struct am_local *L, const int32_t *toks, size_t n, 
 	size_t best_lcp = 0;
 	for (size_t i = 0; i < L->n_slots; i++) {
 		struct slot *s = &L->slots[i];
-		if (s->busy || s->pinned)
+		if (s->busy || s->pinned || s->children)
 			continue;
 		size_t lcp = toks ? common_prefix(s->toks, (size_t)s->seq.n_pos, toks, n) : 0;
 		if (!best || lcp > best_lcp ||
@@ -342,9 +357,12 @@ static int start_sample(struct am_local *L, struct group *g, struct sample *s, b
 		slot = slot_get(L, NULL, 0, NULL);
 		if (!slot)
 			return 0;
-		if ((rc = am_llm_seq_copy(&slot->seq, &g->src->seq, (long)g->n, err)) < 0 ||
+		/* the samples share the prompt's keys and values: one copy is streamed */
+		if ((rc = am_llm_seq_fork(&slot->seq, &g->src->seq, (long)g->n, err)) < 0 ||
 		    (rc = slot_set_tokens(slot, g->toks, g->n, err)) < 0)
 			return rc;
+		slot->parent = g->src;
+		g->src->children++;
 	}
 	slot->busy = true;
 	s->slot = slot;
@@ -516,7 +534,7 @@ static int next_token(struct am_local *L, struct serve *st, size_t i, struct am_
 	}
 	struct am_chat_reply r;
 	int fr = finish_reply(L, &st->reqs[i], &st->groups[s->group], s, &r);
-	s->slot->busy = false;
+	slot_release(s->slot);
 	if (fr < 0) {
 		am_chat_reply_free(&r);
 		return am_err_set(err, AM_ENOMEM, "out of memory");
@@ -630,7 +648,7 @@ out:
 		}
 	}
 	for (size_t i = 0; L->slots && i < L->n_slots; i++) {
-		L->slots[i].busy = false;
+		slot_release(&L->slots[i]);
 		L->slots[i].pinned = 0;
 	}
 	serve_free(&st);

@@ -359,10 +359,108 @@ static void t_bad_request(void)
 	test_bad_request(model);
 }
 
+/* One decoding step of the given sequences (token toks[i] for seqs[i]) into logits. */
+static void step(struct am_llm *m, struct am_llm_ctx *c, struct am_llm_seq **seqs, size_t n,
+                 const int32_t *toks, float *logits)
+{
+	long pos[4];
+	int seq[4];
+	bool want[4];
+	for (size_t i = 0; i < n; i++) {
+		pos[i] = seqs[i]->n_pos;
+		seq[i] = (int)i;
+		want[i] = true;
+	}
+	struct am_llm_batch b = {.n = n, .tokens = toks, .pos = pos, .seq = seq, .want = want};
+	struct am_err err = {0};
+	int rc = am_llm_forward(m, c, seqs, &b, logits, &err);
+	if (rc < 0)
+		fprintf(stderr, "forward: %s\n", err.msg);
+	AM_CHECK_INT(rc, 0);
+}
+
+/* Forked sequences read the shared prompt from their parent's cache: their logits must be the
+ * bits a private copy gives, while the parent grows, after a fork of a fork, after truncation
+ * and after detaching from a parent that is then freed. */
+static void test_fork(void)
+{
+	const char *dir = getenv("AMLAB_SOURCE_DIR");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/models/SmolLM2-135M-Instruct.Q4_1.gguf", dir ? dir : ".");
+	struct am_err err = {0};
+	struct am_llm *m = NULL;
+	struct am_llm_ctx c;
+	if (am_llm_load(path, &m, &err) < 0 || am_llm_ctx_init(&c, 2, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		AM_CHECK(false);
+		am_llm_free(m);
+		return;
+	}
+	size_t V = (size_t)am_llm_hparams(m)->n_vocab;
+	float *lg = am_malloc(4 * V * sizeof(float)), *l2 = am_malloc(4 * V * sizeof(float));
+	int32_t prompt[40];
+	for (int i = 0; i < 40; i++)
+		prompt[i] = (int32_t)((i * 7919 + 11) % (int)V);
+	struct am_llm_seq a, b, f, g, e;
+	struct am_llm_seq *const all[5] = {&a, &b, &f, &g, &e};
+	for (int i = 0; i < 5; i++)
+		am_llm_seq_init(all[i], m);
+	AM_CHECK_INT(am_llm_eval(m, &c, &a, prompt, 40, false, lg, &err), 0);
+	AM_CHECK_INT(am_llm_seq_copy(&b, &a, 40, &err), 0);
+	AM_CHECK_INT(am_llm_seq_fork(&f, &a, 40, &err), 0);
+	AM_CHECK(f.parent == &a && f.n_shared == 40 && f.n_pos == 40);
+	/* the copy and the fork decode side by side, the parent grows with other tokens */
+	for (int t = 0; t < 3; t++) {
+		int32_t toks[2] = {100 + t, 100 + t}, other = 500 + t;
+		struct am_llm_seq *bf[2] = {&b, &f}, *pa[1] = {&a};
+		step(m, &c, bf, 2, toks, lg);
+		AM_CHECK(memcmp(lg, lg + V, V * sizeof(float)) == 0);
+		step(m, &c, pa, 1, &other, l2);
+	}
+	/* a fork of the fork within the shared part shares with the original */
+	AM_CHECK_INT(am_llm_seq_fork(&g, &f, 30, &err), 0);
+	AM_CHECK(g.parent == &a && g.n_shared == 30);
+	AM_CHECK_INT(am_llm_seq_copy(&e, &a, 30, &err), 0);
+	int32_t t7[2] = {7, 7};
+	struct am_llm_seq *ge[2] = {&g, &e};
+	step(m, &c, ge, 2, t7, lg);
+	AM_CHECK(memcmp(lg, lg + V, V * sizeof(float)) == 0);
+	/* writing inside the shared part is refused */
+	long pos = 5;
+	int seq0 = 0;
+	bool want = false;
+	struct am_llm_batch bad = {.n = 1, .tokens = t7, .pos = &pos, .seq = &seq0, .want = &want};
+	struct am_llm_seq *gs[1] = {&g};
+	AM_CHECK_INT(am_llm_forward(m, &c, gs, &bad, NULL, &err), AM_EINVAL);
+	AM_CHECK(strstr(err.msg, "shares") != NULL);
+	/* truncated below the shared length, the fork goes on from there */
+	am_llm_seq_truncate(&g, 10);
+	am_llm_seq_truncate(&e, 10);
+	AM_CHECK(g.n_shared == 10);
+	step(m, &c, ge, 2, t7, lg);
+	AM_CHECK(memcmp(lg, lg + V, V * sizeof(float)) == 0);
+	/* detached, the fork no longer needs its parent */
+	AM_CHECK_INT(am_llm_seq_detach(&f, &err), 0);
+	AM_CHECK(f.parent == NULL && f.n_shared == 0 && f.n_pos == 43);
+	am_llm_seq_free(&a);
+	am_llm_seq_free(&g);
+	int32_t t9[2] = {9, 9};
+	struct am_llm_seq *bf[2] = {&b, &f};
+	step(m, &c, bf, 2, t9, lg);
+	AM_CHECK(memcmp(lg, lg + V, V * sizeof(float)) == 0);
+	for (int i = 0; i < 5; i++)
+		am_llm_seq_free(all[i]);
+	am_free(lg);
+	am_free(l2);
+	am_llm_ctx_free(&c);
+	am_llm_free(m);
+}
+
 int main(void)
 {
 	AM_RUN(test_valid_utf8);
 	AM_RUN(test_bad_inputs);
+	AM_RUN(test_fork);
 	model = open_model();
 	if (model) {
 		AM_RUN(t_batched);
