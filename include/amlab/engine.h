@@ -24,8 +24,7 @@ struct am_llm_hparams {
 	long n_ctx_train;
 	float eps;
 	float rope_base, rope_base_swa, rope_scale;
-	int sliding_window; /* 0: none */
-	int swa_pattern;    /* layer il uses the window when il % pattern < pattern - 1 */
+	int sliding_window; /* 0: none; which layers use it: attention.sliding_window_pattern */
 	float embd_scale;   /* 1, or sqrt(n_embd) (gemma) */
 	float attn_scale;
 	bool neox;

@@ -30,6 +30,7 @@ struct am_llm {
 	const float *rope_freqs;
 	struct llm_layer *layers;
 	uint8_t *packed; /* owned: the packed copies of the matrices that have one */
+	bool *swa;       /* owned: per layer, attends through the sliding window (or NULL) */
 };
 
 static const char *arch_prefix(enum am_arch a)
@@ -157,6 +158,43 @@ static int get_mat(struct am_llm *m, const char *name, bool required, uint64_t c
 	return 0;
 }
 
+/* Which layers attend through the sliding window: attention.sliding_window_pattern, a period
+ * p (layer il is local when il % p < p - 1) or one flag per layer; Gemma 3's period 6 when the
+ * file has neither. */
+static int load_swa_layers(struct am_llm *m, struct am_err *err)
+{
+	struct am_llm_hparams *hp = &m->hp;
+	char key[128];
+	am_snprintf(key, sizeof(key), "%s.attention.sliding_window_pattern", arch_prefix(hp->arch));
+	m->swa = am_calloc((size_t)hp->n_layer, sizeof(bool));
+	if (!m->swa)
+		return am_err_set(err, AM_ENOMEM, "out of memory loading %s", am_gguf_name(m->g));
+	enum am_gguf_vtype et;
+	uint64_t count;
+	if (am_gguf_has(m->g, key) && am_gguf_get_array(m->g, key, &et, &count, NULL) == 0) {
+		if (count != (uint64_t)hp->n_layer)
+			return am_err_set(err, AM_EPARSE,
+			                  "%s: %s has %" PRIu64 " flags for %d layers",
+			                  am_gguf_name(m->g), key, count, hp->n_layer);
+		for (int il = 0; il < hp->n_layer; il++) {
+			int64_t f;
+			int rc = am_gguf_array_i64_at(m->g, key, (uint64_t)il, &f, err);
+			if (rc < 0)
+				return rc;
+			m->swa[il] = f != 0;
+		}
+		return 0;
+	}
+	long period;
+	int rc =
+	    get_int(m, "attention.sliding_window_pattern", false, 6, 1, hp->n_layer, &period, err);
+	if (rc < 0)
+		return rc;
+	for (int il = 0; il < hp->n_layer; il++)
+		m->swa[il] = il % period < period - 1;
+	return 0;
+}
+
 static int load_hparams(struct am_llm *m, struct am_err *err)
 {
 	struct am_llm_hparams *hp = &m->hp;
@@ -236,11 +274,19 @@ static int load_hparams(struct am_llm *m, struct am_err *err)
 		    0)
 			return rc;
 		hp->sliding_window = (int)v;
-		hp->swa_pattern = 6;
-		/* Gemma 3's local layers use RoPE base 10000 without scaling; the GGUF stores
-		 * only the global layers' base */
-		hp->rope_base_swa = 10000.0f;
+		if ((rc = load_swa_layers(m, err)) < 0)
+			return rc;
+		/* the local layers' RoPE base, without scaling; files written before the key
+		 * existed mean Gemma 3's 10000 */
+		if ((rc = get_float(m, "rope.freq_base_swa", false, 10000.0, &hp->rope_base_swa,
+		                    err)) < 0)
+			return rc;
 		hp->embd_scale = sqrtf((float)hp->n_embd);
+		/* query_pre_attn_scalar: n_embd / n_head for the 27B (62 layers, its one model
+		 * whose head size differs from that), head_dim for the others; no GGUF key carries
+		 * it, so this follows llama.cpp */
+		if (hp->n_layer == 62)
+			hp->attn_scale = 1.0f / sqrtf((float)hp->n_embd / (float)hp->n_head);
 	}
 	return 0;
 }
@@ -303,8 +349,7 @@ static int load_tensors(struct am_llm *m, struct am_err *err)
 		                            &L->post_ffw_norm, err)) < 0))
 			return rc;
 #undef NAME
-		L->swa = hp->sliding_window > 0 && hp->swa_pattern > 0 &&
-		         il % hp->swa_pattern < hp->swa_pattern - 1;
+		L->swa = hp->sliding_window > 0 && m->swa && m->swa[il];
 	}
 	return 0;
 }
@@ -370,6 +415,7 @@ void am_llm_free(struct am_llm *m)
 		return;
 	am_free(m->layers);
 	am_free(m->packed);
+	am_free(m->swa);
 	am_gguf_close(m->g);
 	am_free(m);
 }

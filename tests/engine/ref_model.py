@@ -4,8 +4,8 @@ Reads a GGUF file with the `gguf` PyPI package (its reader and its dequantizers,
 and runs llama / qwen2 / qwen3 / gemma3 forward passes in float32/float64 numpy, following the
 published GGUF conventions (llama.cpp's): "normal" RoPE on adjacent pairs for llama, NeoX RoPE
 (halves) for the others, Q/K RMS norms for qwen3 and gemma3, GeGLU (tanh GELU), post-norms,
-embedding scale sqrt(n_embd) and sliding-window layers (every 6th layer global, local RoPE base
-10000) for gemma3, tied embeddings when output.weight is absent.
+embedding scale sqrt(n_embd) and sliding-window layers (attention.sliding_window_pattern, else
+every 6th layer global; local RoPE base rope.freq_base_swa, else 10000) for gemma3, tied embeddings when output.weight is absent.
 """
 import numpy as np
 from gguf import GGUFReader
@@ -28,6 +28,15 @@ class RefModel:
         self.rope_base = float(self._meta(f"{a}.rope.freq_base", 10000.0))
         self.rope_scale = 1.0 / float(self._meta(f"{a}.rope.scaling.factor", 1.0))
         self.window = int(self._meta(f"{a}.attention.sliding_window", 0)) if a == "gemma3" else 0
+        # local layers: a per-layer list of flags or a period (llama.cpp's 6 for gemma3 when
+        # the file has neither), RoPE base of their own (10000 when absent)
+        pattern = self._meta(f"{a}.attention.sliding_window_pattern", 6)
+        if isinstance(pattern, (list, tuple, np.ndarray)):
+            self.swa_flags = [bool(x) for x in pattern]
+        else:
+            p = int(pattern)
+            self.swa_flags = [il % p < p - 1 for il in range(self.n_layer)]
+        self.rope_base_swa = float(self._meta(f"{a}.rope.freq_base_swa", 10000.0))
         self.neox = a != "llama"
         self.t = {}
         for t in r.tensors:
@@ -76,7 +85,7 @@ class RefModel:
         return x.astype(np.float32)
 
     def _layer_is_swa(self, il):
-        return self.window > 0 and il % 6 < 5
+        return self.window > 0 and self.swa_flags[il]
 
     def forward(self, tokens):
         """Append tokens to the cached sequence; return their logits [n, vocab] (float64)."""
@@ -106,7 +115,7 @@ class RefModel:
                 q = self._rms(q, t[p + "attn_q_norm.weight"])
                 k = self._rms(k, t[p + "attn_k_norm.weight"])
             swa = self._layer_is_swa(il)
-            base = 10000.0 if (gemma and swa) else self.rope_base
+            base = self.rope_base_swa if (gemma and swa) else self.rope_base
             scale = 1.0 if (gemma and swa) else self.rope_scale
             q = self._rope(q, pos, base, scale)
             k = self._rope(k, pos, base, scale)

@@ -123,7 +123,7 @@ ARCHS = {
 }
 
 
-def write_model(path, arch, seed, drop=None, bad_shape=None):
+def write_model(path, arch, seed, drop=None, bad_shape=None, local_keys=False):
     rng = np.random.default_rng(seed)
     spec = ARCHS[arch]
     E, H, KV, hd, F, V = 256, 4, 2, 64, 512, 512
@@ -141,6 +141,12 @@ def write_model(path, arch, seed, drop=None, bad_shape=None):
     w.add_context_length(2048)
     if arch == "gemma3":
         w.add_sliding_window(8)
+        if local_keys:
+            # which layers are local and their RoPE base, from the file instead of the
+            # defaults (every 6th layer global, base 10000)
+            w.add_array("gemma3.attention.sliding_window_pattern",
+                        [True, False, True, True, False, True])
+            w.add_float32("gemma3.rope.freq_base_swa", 20000.0)
     att_t, ffn_t, emb_t = spec["types"]
 
     def mat(name, qt, rows, cols, scale):
@@ -256,6 +262,14 @@ def test_arch(probe, _model):
                 want = ref.forward(ids[:24])
                 nmse = (((got - want) ** 2).sum(1) / (want ** 2).sum(1)).mean()
                 check(nmse <= 5e-4, f"{arch} random model, scalar kernels: NMSE {nmse:.3g}")
+        # Gemma 3's local layers and local RoPE base as the file states them
+        path = os.path.join(d, "gemma3-local-keys.gguf")
+        V = write_model(path, "gemma3", 200, local_keys=True)
+        ref = ref_model.RefModel(path)
+        check(ref.swa_flags == [True, False, True, True, False, True] and ref.rope_base_swa == 20000.0,
+              "gemma3 file with sliding_window_pattern and rope.freq_base_swa written")
+        ids = [int(x) for x in np.random.default_rng(9).integers(0, V, 48)]
+        compare(probe, path, ids, ref, "gemma3 random model with local-layer keys", steps=32)
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
