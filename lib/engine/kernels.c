@@ -498,7 +498,9 @@ static void attention_block_generic(const struct am_attn_args *a, int kvh, long 
 void am_attention_block(const struct am_attn_args *a, int kvh, long b0, long b1, float *scores,
                         float *m, float *l, float *o, bool force_generic)
 {
-	if (use_avx2(force_generic) && a->head_dim % 8 == 0)
+	if (use_avx2(force_generic) && a->head_dim % 8 == 0 && am_cpu_features()->avx512f)
+		am_attention_block_avx512(a, kvh, b0, b1, scores, m, l, o);
+	else if (use_avx2(force_generic) && a->head_dim % 8 == 0)
 		am_attention_block_avx2(a, kvh, b0, b1, scores, m, l, o);
 	else
 		attention_block_generic(a, kvh, b0, b1, scores, m, l, o);

@@ -28,5 +28,8 @@ void am_f32_to_f16_row_avx2(const float *x, uint16_t *y, size_t n);
 void am_glu_avx2(const float *gate, const float *up, size_t n, bool gelu, float *out);
 /* x[i] = exp(x[i] - max x); *max = that max, *sum = the sum of the new x. */
 void am_softmax_part_avx2(float *x, size_t n, float *max, float *sum);
+/* AVX-512 (lib/engine/kernels_avx512.c); call only when am_cpu_features() reports avx512f. */
+void am_attention_block_avx512(const struct am_attn_args *a, int kvh, long b0, long b1,
+                               float *scores, float *m, float *l, float *o);
 
 #endif

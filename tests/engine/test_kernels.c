@@ -464,21 +464,31 @@ static void test_rope(void)
 	AM_CHECK_NEAR(p[2], cos(0.01), 1e-6); /* 10000^(-2/4) = 0.01 */
 }
 
-static void test_attention(void)
+/* One head layout: H query heads on KV kv heads of hd values, 300 cached positions. */
+static void check_attention(int H, int KV, int hd)
 {
-	const int H = 6, KV = 2, hd = 64;
 	const long P = 300;
-	size_t stride = (size_t)KV * hd;
+	int group = H / KV;
+	size_t stride = (size_t)KV * hd, nq = (size_t)H * hd;
 	uint16_t *k = am_malloc(P * stride * 2), *v = am_malloc(P * stride * 2);
-	float q[6 * 64], o1[6 * 64], o2[6 * 64], o3[6 * 64];
-	float *scores = am_malloc((size_t)(P + 2) * 3 * sizeof(float));
-	/* partials of up to 4 blocks: maxima, sums, outputs of the 3 heads of a group */
-	float pm[4 * 3], pl[4 * 3], po[4 * 3 * 64];
+	float *q = am_malloc(nq * sizeof(float)), *o1 = am_malloc(nq * sizeof(float)),
+	      *o2 = am_malloc(nq * sizeof(float)), *o3 = am_malloc(nq * sizeof(float));
+	float *scores = am_malloc((size_t)(P + 2) * group * sizeof(float));
+	/* partials of up to 4 blocks: maxima, sums, outputs of the heads of a group */
+	float *pm = am_malloc(4 * group * sizeof(float)),
+	      *pl = am_malloc(4 * group * sizeof(float)),
+	      *po = am_malloc(4 * (size_t)group * hd * sizeof(float));
+	/* the same keys and values split as a fork sees them: the first 120 positions from
+	 * another cache (a copy), the rest from the original past them */
+	const long shared = 120;
+	uint16_t *ks = am_malloc(shared * stride * 2), *vs = am_malloc(shared * stride * 2);
 	for (size_t i = 0; i < P * stride; i++) {
 		k[i] = am_fp32_to_fp16(frand());
 		v[i] = am_fp32_to_fp16(frand());
 	}
-	for (int i = 0; i < H * hd; i++)
+	memcpy(ks, k, shared * stride * 2);
+	memcpy(vs, v, shared * stride * 2);
+	for (size_t i = 0; i < nq; i++)
 		q[i] = frand() * 3;
 	long windows[3][2] = {{0, 300}, {200, 300}, {0, 1}};
 	for (int wi = 0; wi < 3; wi++) {
@@ -496,35 +506,75 @@ static void test_attention(void)
 		am_attention_ref(&a);
 		a.out = o2;
 		am_attention(&a, 0, KV, scores, false);
+		int bad = 0;
+		for (size_t i = 0; i < nq; i++)
+			bad += !(fabsf(o1[i] - o2[i]) <= 1e-5f);
 		a.out = o3;
-		am_attention(&a, 0, 1, scores, true);
-		am_attention(&a, 1, KV, scores, true);
-		for (int i = 0; i < H * hd; i++) {
-			AM_CHECK_NEAR(o1[i], o2[i], 1e-5);
-			AM_CHECK_NEAR(o1[i], o3[i], 1e-5);
-		}
-		/* the same range cut into uneven blocks (one of them empty), merged */
-		for (int generic = 0; generic < 2; generic++) {
-			for (int kvh = 0; kvh < KV; kvh++) {
-				long n = a.p1 - a.p0;
-				long cuts[5] = {a.p0, a.p0 + n / 3, a.p0 + n / 3, a.p0 + n / 2 + 5,
-				                a.p1};
-				for (int b = 0; b < 4; b++) {
-					long b0 = AM_MIN(cuts[b], a.p1),
-					     b1 = AM_MIN(cuts[b + 1], a.p1);
-					am_attention_block(&a, kvh, b0, AM_MAX(b0, b1), scores,
-					                   pm + 3 * b, pl + 3 * b, po + 3 * b * hd,
-					                   generic);
-				}
-				am_attention_merge(3, hd, 4, pm, pl, po, o3 + kvh * 3 * hd);
+		for (int kvh = 0; kvh < KV; kvh++)
+			am_attention(&a, kvh, kvh + 1, scores, true);
+		for (size_t i = 0; i < nq; i++)
+			bad += !(fabsf(o1[i] - o3[i]) <= 1e-5f);
+		/* the same range cut into uneven blocks (one of them empty), merged, with the
+		 * positions below 120 read from the other cache */
+		for (int split = 0; split < 2; split++) {
+			struct am_attn_args as = a;
+			if (split) {
+				as.k_shared = ks;
+				as.v_shared = vs;
+				as.head_stride_shared = (size_t)hd;
+				as.n_shared = shared;
+				as.k = k + shared * stride;
+				as.v = v + shared * stride;
 			}
-			for (int i = 0; i < H * hd; i++)
-				AM_CHECK_NEAR(o1[i], o3[i], 1e-5);
+			for (int generic = 0; generic < 2; generic++) {
+				for (int kvh = 0; kvh < KV; kvh++) {
+					long n = a.p1 - a.p0;
+					long cuts[5] = {a.p0, a.p0 + n / 3, a.p0 + n / 3,
+					                a.p0 + n / 2 + 5, a.p1};
+					for (int b = 0; b < 4; b++) {
+						long b0 = AM_MIN(cuts[b], a.p1),
+						     b1 = AM_MIN(cuts[b + 1], a.p1);
+						am_attention_block(
+						    &as, kvh, b0, AM_MAX(b0, b1), scores,
+						    pm + group * b, pl + group * b,
+						    po + (size_t)group * b * hd, generic);
+					}
+					am_attention_merge(group, hd, 4, pm, pl, po,
+					                   o3 + (size_t)kvh * group * hd);
+				}
+				for (size_t i = 0; i < nq; i++)
+					bad += !(fabsf(o1[i] - o3[i]) <= 1e-5f);
+			}
 		}
+		if (bad)
+			fprintf(stderr, "attention H=%d KV=%d hd=%d window %d: %d bad\n", H, KV, hd,
+			        wi, bad);
+		AM_CHECK_INT(bad, 0);
 	}
 	am_free(k);
 	am_free(v);
+	am_free(ks);
+	am_free(vs);
+	am_free(q);
+	am_free(o1);
+	am_free(o2);
+	am_free(o3);
 	am_free(scores);
+	am_free(pm);
+	am_free(pl);
+	am_free(po);
+}
+
+/* Head sizes and group sizes that take every path of the SIMD kernels: the unrolled sizes
+ * (64, 128, 256) with groups that fill, split and undershoot their register blocks, and a size
+ * that is none of them (96). */
+static void test_attention(void)
+{
+	check_attention(6, 2, 64);
+	check_attention(5, 1, 128);
+	check_attention(7, 1, 64);
+	check_attention(2, 1, 256);
+	check_attention(4, 4, 96);
 }
 
 struct count_ctx {
