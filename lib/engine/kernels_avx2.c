@@ -7,18 +7,9 @@
 #include <math.h>
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "simd_avx2.h"
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
-
-AVX2 static inline float hsum(__m256 v)
-{
-	__m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-	lo = _mm_add_ps(lo, hi);
-	lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-	lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-	return _mm_cvtss_f32(lo);
-}
 
 AVX2 float am_dot_f32_avx2(const float *a, const float *b, size_t n)
 {
@@ -32,7 +23,7 @@ AVX2 float am_dot_f32_avx2(const float *a, const float *b, size_t n)
 	}
 	for (; i + 8 <= n; i += 8)
 		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-	float s = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+	float s = am_hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 	for (; i < n; i++)
 		s += a[i] * b[i];
 	return s;
@@ -66,18 +57,18 @@ AVX2 static void gemm_4x3(const float *w, const float *x, size_t cols, float *y,
 		a31 = _mm256_fmadd_ps(wv, v1, a31);
 		a32 = _mm256_fmadd_ps(wv, v2, a32);
 	}
-	y[0] = hsum(a00);
-	y[1] = hsum(a10);
-	y[2] = hsum(a20);
-	y[3] = hsum(a30);
-	y[ldy + 0] = hsum(a01);
-	y[ldy + 1] = hsum(a11);
-	y[ldy + 2] = hsum(a21);
-	y[ldy + 3] = hsum(a31);
-	y[2 * ldy + 0] = hsum(a02);
-	y[2 * ldy + 1] = hsum(a12);
-	y[2 * ldy + 2] = hsum(a22);
-	y[2 * ldy + 3] = hsum(a32);
+	y[0] = am_hsum8(a00);
+	y[1] = am_hsum8(a10);
+	y[2] = am_hsum8(a20);
+	y[3] = am_hsum8(a30);
+	y[ldy + 0] = am_hsum8(a01);
+	y[ldy + 1] = am_hsum8(a11);
+	y[ldy + 2] = am_hsum8(a21);
+	y[ldy + 3] = am_hsum8(a31);
+	y[2 * ldy + 0] = am_hsum8(a02);
+	y[2 * ldy + 1] = am_hsum8(a12);
+	y[2 * ldy + 2] = am_hsum8(a22);
+	y[2 * ldy + 3] = am_hsum8(a32);
 }
 
 AVX2 void am_gemm_f32_avx2(const float *w, size_t nr, const float *x, size_t nt, size_t cols,
@@ -143,7 +134,7 @@ AVX2 void am_softmax_avx2(float *x, size_t n)
 		_mm256_storeu_ps(x + i, e);
 		sv = _mm256_add_ps(sv, e);
 	}
-	float sum = hsum(sv);
+	float sum = am_hsum8(sv);
 	for (; i < n; i++) {
 		x[i] = expf(x[i] - mx);
 		sum += x[i];
@@ -193,23 +184,13 @@ AVX2 void am_softmax_part_avx2(float *x, size_t n, float *max, float *sum)
 		_mm256_storeu_ps(x + i, e);
 		sv = _mm256_add_ps(sv, e);
 	}
-	total = hsum(sv);
+	total = am_hsum8(sv);
 	for (; i < n; i++) {
 		x[i] = expf(x[i] - mx);
 		total += x[i];
 	}
 	*max = mx;
 	*sum = total;
-}
-
-/* Eight vectors of partial sums -> one vector of their eight totals. */
-AVX2 static inline __m256 hsum8(const __m256 *v)
-{
-	__m256 h0 = _mm256_hadd_ps(v[0], v[1]), h1 = _mm256_hadd_ps(v[2], v[3]);
-	__m256 h2 = _mm256_hadd_ps(v[4], v[5]), h3 = _mm256_hadd_ps(v[6], v[7]);
-	__m256 g0 = _mm256_hadd_ps(h0, h1), g1 = _mm256_hadd_ps(h2, h3);
-	return _mm256_add_ps(_mm256_permute2f128_ps(g0, g1, 0x20),
-	                     _mm256_permute2f128_ps(g0, g1, 0x31));
 }
 
 /* q . k for one position and query head: nv vectors of 8. */
@@ -257,7 +238,7 @@ attention_block(const struct am_attn_args *a, int kvh, long b0, long b1, float *
 			}
 			for (int g = 0; g < ng; g++)
 				_mm256_storeu_ps(scores + (size_t)(g0 + g) * n + p,
-				                 _mm256_mul_ps(hsum8(part[g]), scale));
+				                 _mm256_mul_ps(am_hsum8x8(part[g]), scale));
 		}
 	}
 	for (; p < n; p++) {
@@ -267,7 +248,7 @@ attention_block(const struct am_attn_args *a, int kvh, long b0, long b1, float *
 			kv[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i)));
 		for (int g = 0; g < group; g++)
 			scores[(size_t)g * n + p] =
-			    hsum(qk_partial(q + (size_t)g * hd, kv, nv)) * a->scale;
+			    am_hsum8(qk_partial(q + (size_t)g * hd, kv, nv)) * a->scale;
 	}
 	for (int g = 0; g < group; g++)
 		am_softmax_part_avx2(scores + (size_t)g * n, (size_t)n, &m[g], &l[g]);

@@ -7,7 +7,7 @@
 #include "kernels_internal.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "simd_avx2.h"
 #include <math.h>
 
 #define AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
@@ -17,29 +17,10 @@ AVX512 static inline __m512 load_halves(const uint16_t *p)
 	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
 }
 
-/* Eight vectors of partial sums -> one vector of their eight totals. */
-AVX512 static inline __m256 hsum8x8(const __m256 *v)
-{
-	__m256 h0 = _mm256_hadd_ps(v[0], v[1]), h1 = _mm256_hadd_ps(v[2], v[3]);
-	__m256 h2 = _mm256_hadd_ps(v[4], v[5]), h3 = _mm256_hadd_ps(v[6], v[7]);
-	__m256 g0 = _mm256_hadd_ps(h0, h1), g1 = _mm256_hadd_ps(h2, h3);
-	return _mm256_add_ps(_mm256_permute2f128_ps(g0, g1, 0x20),
-	                     _mm256_permute2f128_ps(g0, g1, 0x31));
-}
-
 AVX512 static inline __m256 fold(__m512 v)
 {
 	__m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
 	return _mm256_add_ps(_mm512_castps512_ps256(v), hi);
-}
-
-AVX512 static inline float hsum256(__m256 v)
-{
-	__m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-	lo = _mm_add_ps(lo, hi);
-	lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-	lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-	return _mm_cvtss_f32(lo);
 }
 
 /* Heads g0 .. g0 + ng - 1 (ng <= G) of kv head kvh, head_dim = 16 * NV; G * NV <= 16 so the
@@ -77,7 +58,7 @@ block_heads(const struct am_attn_args *a, int kvh, long b0, long b1, float *scor
 		}
 		for (int g = 0; g < ng; g++)
 			_mm256_storeu_ps(scores + (size_t)(g0 + g) * n + p,
-			                 _mm256_mul_ps(hsum8x8(part[g]), scale));
+			                 _mm256_mul_ps(am_hsum8x8(part[g]), scale));
 	}
 	for (; p < n; p++) {
 		const uint16_t *k = am_kv_row(a, false, kvh, b0 + p);
@@ -87,7 +68,7 @@ block_heads(const struct am_attn_args *a, int kvh, long b0, long b1, float *scor
 			for (int i = 0; i < NV; i++)
 				acc = _mm512_fmadd_ps(_mm512_loadu_ps(qg + 16 * i),
 				                      load_halves(k + 16 * i), acc);
-			scores[(size_t)(g0 + g) * n + p] = hsum256(fold(acc)) * a->scale;
+			scores[(size_t)(g0 + g) * n + p] = am_hsum8(fold(acc)) * a->scale;
 		}
 	}
 	/* exponentials (and the block's maxima and sums) come between the two passes */

@@ -722,6 +722,15 @@ static struct am_rope layer_rope(const struct am_llm *m, bool swa)
 	return r;
 }
 
+/* x += tmp, tmp first normalised when the layer has a post-norm (Gemma 3). */
+static void add_residual(float *x, float *tmp, const float *post_norm, size_t E, float eps)
+{
+	if (post_norm)
+		am_rmsnorm(tmp, post_norm, E, eps, tmp);
+	for (size_t e = 0; e < E; e++)
+		x[e] += tmp[e];
+}
+
 static void tok_step(const struct tok_job *j, size_t i)
 {
 	const struct am_llm_hparams *hp = &j->m->hp;
@@ -766,10 +775,7 @@ static void tok_step(const struct tok_job *j, size_t i)
 		return;
 	}
 	case STAGE_ATTN_OUT:
-		if (L->post_attn_norm)
-			am_rmsnorm(tmp, L->post_attn_norm, E, hp->eps, tmp);
-		for (size_t e = 0; e < E; e++)
-			x[e] += tmp[e];
+		add_residual(x, tmp, L->post_attn_norm, E, hp->eps);
 		am_rmsnorm(x, L->ffn_norm, E, hp->eps, xn);
 		return;
 	case STAGE_GLU:
@@ -777,10 +783,7 @@ static void tok_step(const struct tok_job *j, size_t i)
 		       j->gate + i * F);
 		return;
 	case STAGE_FFN_OUT:
-		if (L->post_ffw_norm)
-			am_rmsnorm(tmp, L->post_ffw_norm, E, hp->eps, tmp);
-		for (size_t e = 0; e < E; e++)
-			x[e] += tmp[e];
+		add_residual(x, tmp, L->post_ffw_norm, E, hp->eps);
 		if (j->layer + 1 < hp->n_layer)
 			am_rmsnorm(x, j->m->layers[j->layer + 1].attn_norm, E, hp->eps, xn);
 		return;

@@ -6,7 +6,7 @@
 #include "quant_internal.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "simd_avx2.h"
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -19,15 +19,6 @@ AVX2 static inline float half_to_float(const uint8_t *p)
 	if (__builtin_expect((h & 0x7c00) == 0x7c00, 0))
 		return am_fp16_to_fp32(h);
 	return _cvtsh_ss(h);
-}
-
-AVX2 static inline float hsum_ps(__m256 v)
-{
-	__m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-	lo = _mm_add_ps(lo, hi);
-	lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-	lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-	return _mm_cvtss_f32(lo);
 }
 
 /* 16 packed bytes of nibbles -> 32 bytes: low nibbles (elements 0..15), then high (16..31). */
@@ -221,7 +212,7 @@ dot_qa(enum am_ggml_type t, const void *w, const struct am_qa_block *a, size_t n
 		__m256 f = _mm256_cvtepi32_ps(block_isum(w0, w1, &a[b]));
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(d * a[b].d), f, acc);
 	}
-	return hsum_ps(acc) + extra;
+	return am_hsum8(acc) + extra;
 }
 
 /* The per-type loops are specialised (the type a compile-time constant in each). */
@@ -260,8 +251,8 @@ __attribute__((always_inline)) AVX2 static inline void dot_qa_x2(enum am_ggml_ty
 		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * a[b].d), _mm256_cvtepi32_ps(s0), acc0);
 		acc1 = _mm256_fmadd_ps(_mm256_set1_ps(d1 * a[b].d), _mm256_cvtepi32_ps(s1), acc1);
 	}
-	y[0] = hsum_ps(acc0) + e0;
-	y[1] = hsum_ps(acc1) + e1;
+	y[0] = am_hsum8(acc0) + e0;
+	y[1] = am_hsum8(acc1) + e1;
 }
 
 AVX2 void am_vec_dot_qa_x2_avx2(enum am_ggml_type t, const void *w, size_t row_bytes,
