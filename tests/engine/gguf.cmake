@@ -18,10 +18,12 @@ add_test(NAME engine/gguf_peer
 set_tests_properties(engine/gguf_peer PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}" LABELS engine
                      TIMEOUT 600)
 
-# The tokenize command on every peer vector (the in-process check is test_tokenizer_peer).
+# The tokenize command on every peer vector (the in-process check is test_tokenizer_peer): the
+# shared four, and every vocabulary scripts/setup put in models/peer-vocab/.
 add_test(NAME engine/tokenizer_cli_peer
          COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/engine/tokenizer_cli_peer.py
-                 $<TARGET_FILE:amlab> ${AMLAB_PEER_TOK_DIR} gpt-2 llama-spm starcoder deepseek-llm)
+                 $<TARGET_FILE:amlab> ${AMLAB_PEER_TOK_DIR} gpt-2 llama-spm starcoder deepseek-llm
+                 --peer-vocab-dir ${CMAKE_SOURCE_DIR}/models/peer-vocab)
 set_tests_properties(engine/tokenizer_cli_peer PROPERTIES ENVIRONMENT "${AMLAB_TEST_ENV}"
                      LABELS engine TIMEOUT 600)
 
