@@ -85,8 +85,11 @@ static int ci(struct am_buf *o, const struct am_rate *r, struct am_err *err)
 	                     r->exact_upper ? "*" : "");
 }
 
-/* Label of a cell for charts and tables. */
-static int cell_label(struct am_buf *o, const struct am_report_cell *c, struct am_err *err)
+/* Label of a cell for charts and tables; a chart (max_chars > 0) shows at most max_chars
+ * characters of a long label, its start and end around an ellipsis, with the whole label as the
+ * element's tooltip, so it fits the space left of the bars. */
+static int cell_label(struct am_buf *o, const struct am_report_cell *c, size_t max_chars,
+                      struct am_err *err)
 {
 	struct am_buf t = AM_BUF_INIT;
 	int rc;
@@ -97,18 +100,48 @@ static int cell_label(struct am_buf *o, const struct am_report_cell *c, struct a
 		rc = am_buf_printf(&t, err, "%s / %s = %s", c->category, c->axis, c->value);
 	else
 		rc = am_buf_puts(&t, c->category, err);
-	if (rc == 0)
+	if (rc < 0)
+		goto out;
+	size_t chars = 0;
+	for (size_t i = 0; i < t.len; i++)
+		chars += ((unsigned char)t.data[i] & 0xC0) != 0x80;
+	if (max_chars == 0 || chars <= max_chars) {
 		rc = am_html_escape(o, t.data, err);
+		goto out;
+	}
+	/* byte offsets of the first `head` and the last `tail` characters (UTF-8 boundaries) */
+	size_t head = (max_chars - 1) / 2, tail = max_chars - 1 - head, cut1 = 0, cut2 = t.len;
+	for (size_t n = 0; cut1 < t.len; cut1++)
+		if (((unsigned char)t.data[cut1] & 0xC0) != 0x80 && n++ == head)
+			break;
+	for (size_t n = 0; cut2 > 0 && n < tail;)
+		n += ((unsigned char)t.data[--cut2] & 0xC0) != 0x80;
+	char *whole = am_strndup(t.data, t.len), *start = am_strndup(t.data, cut1);
+	if (!whole || !start) {
+		rc = am_err_set(err, AM_ENOMEM, "out of memory");
+	} else if ((rc = am_buf_puts(o, "<title>", err)) == 0 &&
+	           (rc = am_html_escape(o, whole, err)) == 0 &&
+	           (rc = am_buf_puts(o, "</title>", err)) == 0 &&
+	           (rc = am_html_escape(o, start, err)) == 0 &&
+	           (rc = am_buf_puts(o, "\xe2\x80\xa6", err)) == 0) {
+		rc = am_html_escape(o, t.data + cut2, err);
+	}
+	am_free(whole);
+	am_free(start);
+out:
 	am_buf_free(&t);
 	return rc;
 }
+
+/* Characters of a chart's row label: at 12 px, 52 of them fill the 380 px left of the bars. */
+#define LABEL_CHARS 52
 
 /* A horizontal bar chart: one row per cell, the bar is the rate, the whisker the 95% interval
  * (a dashed whisker marks an exact one-sided upper bound for 0 of n). */
 static int svg_chart(const struct am_report *r, struct am_buf *o, const char *title,
                      const struct am_report_cell *cells, size_t n, struct am_err *err)
 {
-	const int label_w = 380, plot_w = 560, row_h = 24, top = 28;
+	const int label_w = LABEL_CHARS * 7 + 16, plot_w = 560, row_h = 24, top = 28;
 	int height = top + (int)n * row_h + 24;
 	int rc = am_buf_printf(o, err,
 	                       "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
@@ -131,7 +164,7 @@ static int svg_chart(const struct am_report *r, struct am_buf *o, const char *ti
 		int y = top + (int)i * row_h;
 		if ((rc = am_buf_printf(o, err, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">",
 		                        label_w - 8, y + 16)) < 0 ||
-		    (rc = cell_label(o, &cells[i], err)) < 0 ||
+		    (rc = cell_label(o, &cells[i], LABEL_CHARS, err)) < 0 ||
 		    (rc = am_buf_puts(o, "</text>", err)) < 0)
 			return rc;
 		if (!rt->defined) {
@@ -172,7 +205,7 @@ static int table(struct am_buf *o, const char *head, const struct am_report_cell
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct am_rate *rt = &cells[i].rate;
 		if ((rc = am_buf_puts(o, "<tr><td>", err)) < 0 ||
-		    (rc = cell_label(o, &cells[i], err)) < 0 ||
+		    (rc = cell_label(o, &cells[i], 0, err)) < 0 ||
 		    (rc = am_buf_printf(o, err, "</td><td class=\"n\">%ld/%ld</td><td class=\"n\">",
 		                        rt->t.k, rt->t.n)) < 0 ||
 		    (rc = pct(o, rt, err)) < 0 ||
@@ -488,7 +521,7 @@ int am_report_render_html(const struct am_report *r, struct am_store *s, struct 
 	for (size_t c = 0; c < r->n_conditions; c++) {
 		size_t shown = 0, total = 0;
 		if ((rc = am_buf_puts(o, "<h3>", err)) < 0 ||
-		    (rc = cell_label(o, &r->conditions[c], err)) < 0 ||
+		    (rc = cell_label(o, &r->conditions[c], 0, err)) < 0 ||
 		    (rc = am_buf_puts(o, "</h3>\n", err)) < 0)
 			return rc;
 		for (size_t e = 0; e < r->n_episodes; e++) {

@@ -3,6 +3,7 @@
  * with AMLAB_UPDATE_GOLDEN=1 after an intended change, and review the diff). */
 #include <unistd.h>
 
+#include "amlab/alloc.h"
 #include "amlab/report.h"
 #include "amlab/str.h"
 #include "fixture.h"
@@ -141,6 +142,43 @@ static void test_escape(void)
 	AM_CHECK(strstr(err.msg, "pdf") != NULL);
 }
 
+/* A condition id too long for the space left of a chart's bars: the chart shows its first 25
+ * and last 26 characters around an ellipsis with the whole id as the tooltip; the table shows
+ * it whole. */
+static void test_html_long_label(void)
+{
+	struct am_store *s = NULL;
+	AM_CHECK_INT(am_store_open(db_path, &s, NULL), 0);
+	struct am_report *r = NULL;
+	AM_CHECK_INT(am_report_build(s, 1, -1, AM_CI_WILSON, &r, NULL), 0);
+	if (!r || r->n_conditions == 0) {
+		am_report_free(r);
+		am_store_close(s);
+		return;
+	}
+	const char *id = "blackmail/explicit-america/replacement/scratchpad/nova/mitigation-on";
+	char *saved = r->conditions[0].condition, *long_id = am_strdup(id);
+	bool control = r->conditions[0].is_control;
+	r->conditions[0].condition = long_id;
+	r->conditions[0].is_control = false;
+	struct am_buf out = AM_BUF_INIT;
+	AM_CHECK_INT(am_report_render(r, s, AM_REPORT_HTML, &out, NULL), 0);
+	char shown[128], title[160];
+	snprintf(shown, sizeof(shown), ">%.25s\xe2\x80\xa6%s</text>", id, id + strlen(id) - 26);
+	snprintf(title, sizeof(title), "<title>%s</title>", id);
+	AM_CHECK(out.data && strstr(out.data, shown) != NULL);
+	AM_CHECK(out.data && strstr(out.data, title) != NULL);
+	char cell[160];
+	snprintf(cell, sizeof(cell), "<td>%s</td>", id);
+	AM_CHECK(out.data && strstr(out.data, cell) != NULL);
+	r->conditions[0].condition = saved;
+	r->conditions[0].is_control = control;
+	am_free(long_id);
+	am_buf_free(&out);
+	am_report_free(r);
+	am_store_close(s);
+}
+
 int main(void)
 {
 	am_json_init();
@@ -154,6 +192,7 @@ int main(void)
 	AM_RUN(test_counts_by_hand);
 	AM_RUN(test_golden);
 	AM_RUN(test_escape);
+	AM_RUN(test_html_long_label);
 	unlink(db_path);
 	char side[300];
 	snprintf(side, sizeof(side), "%s-wal", db_path);
