@@ -62,14 +62,13 @@ void am_qp_pack_group(enum am_ggml_type t, const uint8_t *src, size_t row_bytes,
                       size_t cols, uint8_t *dst);
 /* The inverse: the group's 16 rows, as ggml rows, to dst (16 * row_bytes bytes). */
 void am_qp_unpack_group(enum am_ggml_type t, const uint8_t *grp, size_t cols, uint8_t *dst);
-/* y[k * 16 + r] = dot(row r of the group, activations of token k) for k < n_tok (at most
- * AM_QP_MAX_TOKENS), token k's blocks at a + k * stride: the scalar reference (the arithmetic of
- * am_vec_dot_qa_ref) and the dispatching version (AVX-512 VNNI or AVX2 where available, the
- * same bits either way). A token's results do not depend on n_tok. */
-#define AM_QP_MAX_TOKENS 8
+/* y[k * ldy + r] = dot(row r of the group, activations of token k) for k < n_tok, token k's
+ * blocks at a + k * stride: the scalar reference (the arithmetic of am_vec_dot_qa_ref) and the
+ * dispatching version (AVX-512 VNNI or AVX2 where available, the same bits either way). A
+ * token's results do not depend on n_tok. */
 void am_qp_dot_ref(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
-                   size_t stride, size_t cols, size_t n_tok, float *y);
+                   size_t stride, size_t cols, size_t n_tok, float *y, size_t ldy);
 void am_qp_dot(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a, size_t stride,
-               size_t cols, size_t n_tok, float *y);
+               size_t cols, size_t n_tok, float *y, size_t ldy);
 
 #endif

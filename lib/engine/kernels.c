@@ -127,17 +127,25 @@ static void matmul_tile(struct matmul_job *j, size_t mi, size_t r0, size_t r1, f
 		size_t nb = cols / AM_QA_BLOCK;
 		if (w->packed) {
 			const uint8_t *grp = w->packed + r0 * w->row_bytes;
-			float out[AM_QP_MAX_TOKENS * AM_QP_ROWS];
-			for (size_t t0 = 0; t0 < j->n_tok; t0 += AM_QP_MAX_TOKENS) {
-				size_t nt = AM_MIN((size_t)AM_QP_MAX_TOKENS, j->n_tok - t0);
+			if (r1 - r0 == AM_QP_ROWS) {
 				if (j->avx2)
-					am_qp_dot(w->type, grp, act + t0 * nb, nb, cols, nt, out);
+					am_qp_dot(w->type, grp, act, nb, cols, j->n_tok, y + r0,
+					          rows);
 				else
-					am_qp_dot_ref(w->type, grp, act + t0 * nb, nb, cols, nt,
-					              out);
-				for (size_t k = 0; k < nt; k++)
-					memcpy(y + (t0 + k) * rows + r0, out + k * AM_QP_ROWS,
-					       (r1 - r0) * sizeof(float));
+					am_qp_dot_ref(w->type, grp, act, nb, cols, j->n_tok, y + r0,
+					              rows);
+				return;
+			}
+			/* the last, partial group: all 16 lanes into scratch, the rows kept */
+			float out[AM_QP_ROWS];
+			for (size_t t = 0; t < j->n_tok; t++) {
+				if (j->avx2)
+					am_qp_dot(w->type, grp, act + t * nb, nb, cols, 1, out,
+					          AM_QP_ROWS);
+				else
+					am_qp_dot_ref(w->type, grp, act + t * nb, nb, cols, 1, out,
+					              AM_QP_ROWS);
+				memcpy(y + t * rows + r0, out, (r1 - r0) * sizeof(float));
 			}
 			return;
 		}
@@ -250,9 +258,11 @@ int am_matmul_multi(struct am_kernel_ctx *k, size_t n_mats, const struct am_qmat
 		if (ws[i]->cols != cols)
 			return AM_EINVAL;
 		size_t tiles = (ws[i]->rows + TILE_ROWS - 1) / TILE_ROWS;
-		/* about four chunks per thread: few claims, yet a thread that finishes early
-		 * takes over work */
-		j.tiles_per_chunk[i] = AM_MAX((size_t)1, tiles / ((size_t)nth * 4));
+		/* a few chunks per thread: long contiguous runs for one token (streaming the
+		 * weights), finer ones when several tokens make each tile costly, so that a thread
+		 * finishing early takes over work */
+		size_t per_thread = n_tok >= 4 ? 16 : 4;
+		j.tiles_per_chunk[i] = AM_MAX((size_t)1, tiles / ((size_t)nth * per_thread));
 		j.chunks_before[i] = j.n_chunks;
 		j.n_chunks += (tiles + j.tiles_per_chunk[i] - 1) / j.tiles_per_chunk[i];
 		j.f32[i] = k->f32_activations || !am_quant_uses_qa(ws[i]->type) ||

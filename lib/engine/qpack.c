@@ -112,23 +112,23 @@ static void qp_dot_one(enum am_ggml_type t, const uint8_t *grp, const struct am_
 }
 
 void am_qp_dot_ref(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
-                   size_t stride, size_t cols, size_t n_tok, float *y)
+                   size_t stride, size_t cols, size_t n_tok, float *y, size_t ldy)
 {
 	for (size_t k = 0; k < n_tok; k++)
-		qp_dot_one(t, grp, a + k * stride, cols, y + k * AM_QP_ROWS);
+		qp_dot_one(t, grp, a + k * stride, cols, y + k * ldy);
 }
 
 void am_qp_dot(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a, size_t stride,
-               size_t cols, size_t n_tok, float *y)
+               size_t cols, size_t n_tok, float *y, size_t ldy)
 {
 	const struct am_cpu_features *f = am_cpu_features();
 	if (f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni && f->f16c) {
-		am_qp_dot_avx512(t, grp, a, stride, cols, n_tok, y);
+		am_qp_dot_avx512(t, grp, a, stride, cols, n_tok, y, ldy);
 		return;
 	}
 	if (f->avx2 && f->fma && f->f16c) {
-		am_qp_dot_avx2(t, grp, a, stride, cols, n_tok, y);
+		am_qp_dot_avx2(t, grp, a, stride, cols, n_tok, y, ldy);
 		return;
 	}
-	am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y);
+	am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y, ldy);
 }

@@ -282,10 +282,9 @@ AVX2 static inline __m256i pair_bcast(const int16_t *q)
  * the two accumulators of a token is row r (0..7) or r + 8; chunk c holds element pair c of
  * each row. The weights are unpacked once for all T tokens; each token's arithmetic is the same
  * whatever T is, so results never depend on how tokens are batched. */
-__attribute__((always_inline)) AVX2 static inline void qp_dot(enum am_ggml_type t, int T,
-                                                              const uint8_t *grp,
-                                                              const struct am_qa_block *a,
-                                                              size_t stride, size_t cols, float *y)
+__attribute__((always_inline)) AVX2 static inline void
+qp_dot(enum am_ggml_type t, int T, const uint8_t *grp, const struct am_qa_block *a, size_t stride,
+       size_t cols, float *y, size_t ldy)
 {
 	size_t bb = am_quant_block_bytes(t), sb = t == AM_GGML_Q4_1 ? 4 : 2;
 	const __m256i low4 = _mm256_set1_epi16(0x0F);
@@ -360,29 +359,29 @@ __attribute__((always_inline)) AVX2 static inline void qp_dot(enum am_ggml_type 
 	}
 #pragma GCC unroll 8
 	for (int k = 0; k < T; k++) {
-		_mm256_storeu_ps(y + k * AM_QP_ROWS, f0[k]);
-		_mm256_storeu_ps(y + k * AM_QP_ROWS + 8, f1[k]);
+		_mm256_storeu_ps(y + k * ldy, f0[k]);
+		_mm256_storeu_ps(y + k * ldy + 8, f1[k]);
 	}
 }
 
 #define QP_DOT_T(T)                                                                                \
 	do {                                                                                       \
 		switch (t) {                                                                       \
-		case AM_GGML_Q4_0: qp_dot(AM_GGML_Q4_0, T, grp, a, stride, cols, y); break;        \
-		case AM_GGML_Q4_1: qp_dot(AM_GGML_Q4_1, T, grp, a, stride, cols, y); break;        \
-		default: qp_dot(AM_GGML_Q8_0, T, grp, a, stride, cols, y); break;                  \
+		case AM_GGML_Q4_0: qp_dot(AM_GGML_Q4_0, T, grp, a, stride, cols, y, ldy); break;   \
+		case AM_GGML_Q4_1: qp_dot(AM_GGML_Q4_1, T, grp, a, stride, cols, y, ldy); break;   \
+		default: qp_dot(AM_GGML_Q8_0, T, grp, a, stride, cols, y, ldy); break;             \
 		}                                                                                  \
 	} while (0)
 
 AVX2 void am_qp_dot_avx2(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
-                         size_t stride, size_t cols, size_t n_tok, float *y)
+                         size_t stride, size_t cols, size_t n_tok, float *y, size_t ldy)
 {
 	if (!am_qp_supported(t)) {
-		am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y);
+		am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y, ldy);
 		return;
 	}
 	/* four tokens per pass (registers), the rest in one */
-	for (; n_tok >= 4; n_tok -= 4, a += 4 * stride, y += 4 * AM_QP_ROWS)
+	for (; n_tok >= 4; n_tok -= 4, a += 4 * stride, y += 4 * ldy)
 		QP_DOT_T(4);
 	switch (n_tok) {
 	case 0: break;
@@ -416,8 +415,8 @@ void am_vec_dot_qa_x2_avx2(enum am_ggml_type t, const void *w, size_t row_bytes,
 	y[1] = am_vec_dot_qa_ref(t, (const uint8_t *)w + row_bytes, a, n);
 }
 void am_qp_dot_avx2(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
-                    size_t stride, size_t cols, size_t n_tok, float *y)
+                    size_t stride, size_t cols, size_t n_tok, float *y, size_t ldy)
 {
-	am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y);
+	am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y, ldy);
 }
 #endif

@@ -21,7 +21,7 @@ AVX512 static inline __m512i pair_bcast512(const int16_t *q)
 
 __attribute__((always_inline)) AVX512 static inline void
 qp_dot512(enum am_ggml_type t, int T, const uint8_t *grp, const struct am_qa_block *a,
-          size_t stride, size_t cols, float *y)
+          size_t stride, size_t cols, float *y, size_t ldy)
 {
 	size_t bb = am_quant_block_bytes(t), sb = t == AM_GGML_Q4_1 ? 4 : 2;
 	const __m512i low4 = _mm512_set1_epi16(0x0F);
@@ -76,27 +76,29 @@ qp_dot512(enum am_ggml_type t, int T, const uint8_t *grp, const struct am_qa_blo
 	}
 #pragma GCC unroll 8
 	for (int k = 0; k < T; k++)
-		_mm512_storeu_ps(y + k * AM_QP_ROWS, f[k]);
+		_mm512_storeu_ps(y + k * ldy, f[k]);
 }
 
 #define QP_DOT512_T(T)                                                                             \
 	do {                                                                                       \
 		switch (t) {                                                                       \
-		case AM_GGML_Q4_0: qp_dot512(AM_GGML_Q4_0, T, grp, a, stride, cols, y); break;     \
-		case AM_GGML_Q4_1: qp_dot512(AM_GGML_Q4_1, T, grp, a, stride, cols, y); break;     \
-		default: qp_dot512(AM_GGML_Q8_0, T, grp, a, stride, cols, y); break;               \
+		case AM_GGML_Q4_0: qp_dot512(AM_GGML_Q4_0, T, grp, a, stride, cols, y, ldy);       \
+		    break;                                                                         \
+		case AM_GGML_Q4_1: qp_dot512(AM_GGML_Q4_1, T, grp, a, stride, cols, y, ldy);       \
+		    break;                                                                         \
+		default: qp_dot512(AM_GGML_Q8_0, T, grp, a, stride, cols, y, ldy); break;          \
 		}                                                                                  \
 	} while (0)
 
 AVX512 void am_qp_dot_avx512(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
-                             size_t stride, size_t cols, size_t n_tok, float *y)
+                             size_t stride, size_t cols, size_t n_tok, float *y, size_t ldy)
 {
 	if (!am_qp_supported(t)) {
-		am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y);
+		am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y, ldy);
 		return;
 	}
 	/* full passes of eight, then one pass for the rest */
-	for (; n_tok >= 8; n_tok -= 8, a += 8 * stride, y += 8 * AM_QP_ROWS)
+	for (; n_tok >= 8; n_tok -= 8, a += 8 * stride, y += 8 * ldy)
 		QP_DOT512_T(8);
 	switch (n_tok) {
 	case 0: break;
@@ -113,8 +115,8 @@ AVX512 void am_qp_dot_avx512(enum am_ggml_type t, const uint8_t *grp, const stru
 #else /* not x86: never called, since am_cpu_features() reports no AVX-512 */
 
 void am_qp_dot_avx512(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
-                      size_t stride, size_t cols, size_t n_tok, float *y)
+                      size_t stride, size_t cols, size_t n_tok, float *y, size_t ldy)
 {
-	am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y);
+	am_qp_dot_ref(t, grp, a, stride, cols, n_tok, y, ldy);
 }
 #endif

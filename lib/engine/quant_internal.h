@@ -15,9 +15,9 @@ float am_vec_dot_qa_avx2(enum am_ggml_type t, const void *w, const struct am_qa_
 void am_vec_dot_qa_x2_avx2(enum am_ggml_type t, const void *w, size_t row_bytes,
                            const struct am_qa_block *a, size_t n, float *y);
 void am_qp_dot_avx2(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
-                    size_t stride, size_t cols, size_t n_tok, float *y);
+                    size_t stride, size_t cols, size_t n_tok, float *y, size_t ldy);
 /* AVX-512 VNNI (lib/engine/quant_avx512.c); any n_tok. */
 void am_qp_dot_avx512(enum am_ggml_type t, const uint8_t *grp, const struct am_qa_block *a,
-                      size_t stride, size_t cols, size_t n_tok, float *y);
+                      size_t stride, size_t cols, size_t n_tok, float *y, size_t ldy);
 
 #endif

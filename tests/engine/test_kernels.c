@@ -204,8 +204,8 @@ static void test_qpack(void)
 			const uint8_t *grp = packed + g * 16 * rb;
 			am_qp_unpack_group(t, grp, cols, back);
 			float yr[16], ys[16];
-			am_qp_dot_ref(t, grp, a, 0, cols, 1, yr);
-			am_qp_dot(t, grp, a, 0, cols, 1, ys);
+			am_qp_dot_ref(t, grp, a, 0, cols, 1, yr, 16);
+			am_qp_dot(t, grp, a, 0, cols, 1, ys, 16);
 			for (size_t r = 0; r < 16; r++) {
 				size_t row = g * 16 + r;
 				if (row >= rows) {
@@ -245,9 +245,9 @@ static void test_qpack(void)
 			xs[i] = frand();
 		am_quantize_qa(xs, a4, 4 * cols4);
 		for (size_t n = 1; n <= 4; n++) {
-			am_qp_dot(AM_GGML_Q4_1, grp, a4, 2, cols4, n, y4);
+			am_qp_dot(AM_GGML_Q4_1, grp, a4, 2, cols4, n, y4, 16);
 			for (size_t k = 0; k < n; k++) {
-				am_qp_dot(AM_GGML_Q4_1, grp, a4 + 2 * k, 2, cols4, 1, y1);
+				am_qp_dot(AM_GGML_Q4_1, grp, a4 + 2 * k, 2, cols4, 1, y1, 16);
 				AM_CHECK(memcmp(y1, y4 + 16 * k, sizeof(y1)) == 0);
 			}
 		}
@@ -271,14 +271,14 @@ static void test_qpack(void)
 			random_blocks(types[i], w, 16 * cols8);
 			am_qp_pack_group(types[i], w, rb, 16, cols8, grp);
 			for (size_t n = 1; n <= 9; n++) {
-				am_qp_dot_ref(types[i], grp, a9, nb8, cols8, n, yr);
-				am_qp_dot_avx2(types[i], grp, a9, nb8, cols8, n, y2);
+				am_qp_dot_ref(types[i], grp, a9, nb8, cols8, n, yr, 16);
+				am_qp_dot_avx2(types[i], grp, a9, nb8, cols8, n, y2, 16);
 				int far = 0;
 				for (size_t k = 0; k < n * 16; k++)
 					far += !(fabs(y2[k] - yr[k]) <= 1e-4 * (fabs(yr[k]) + 1.0));
 				AM_CHECK_INT(far, 0);
 				if (vnni) {
-					am_qp_dot_avx512(types[i], grp, a9, nb8, cols8, n, y5);
+					am_qp_dot_avx512(types[i], grp, a9, nb8, cols8, n, y5, 16);
 					AM_CHECK(memcmp(y2, y5, n * 16 * sizeof(float)) == 0);
 				}
 			}
