@@ -37,10 +37,12 @@ check: setup format-check fuzz asan
 test: asan
 	ctest --test-dir build/asan --output-on-failure -j$(JOBS)
 
-# Tests against heavy third-party peers (LiteLLM's proxy: a ~4-minute install into its own
-# virtual environment), kept out of `make check` for CI time; see docs/peers.md.
+# Tests against heavy third-party peers (LiteLLM's proxy: a ~4-minute install; llama-cpp-python:
+# builds llama.cpp, minutes more; each in its own virtual environment), kept out of `make check`
+# for CI time; see docs/peers.md.
 peers: asan
 	test -x build/litellm-venv/bin/python || tests/backend/peer_litellm_setup.sh
+	build/llamacpp-venv/bin/python -c "import llama_cpp" 2>/dev/null || tests/engine/peer_llamacpp_setup.sh
 	ctest --test-dir build/asan -L peer --output-on-failure
 
 # The README's main command.
