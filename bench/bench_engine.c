@@ -4,12 +4,16 @@
  * figures of issue 6 measured on this machine (AVX2, 2 threads): 490 t/s prefill (512 tokens),
  * 200 t/s decode (128 tokens), 48 t/s decode at 4096 tokens of context.
  *
- * usage: bench_engine [MODEL] [--quick] [--f32]   (MODEL defaults to the embedded SmolLM2) */
+ * Every figure is the median of --repeat runs (default 3): the machine is shared, and one run can
+ * lose a core to another process.
+ *
+ * usage: bench_engine [MODEL] [--quick] [--f32] [--repeat R]   (MODEL: the embedded SmolLM2) */
 #include "amlab/alloc.h"
 #include "amlab/clock.h"
 #include "amlab/cpu.h"
 #include "amlab/engine.h"
 #include "amlab/rng.h"
+#include "amlab/str.h"
 
 #define LLAMA_PREFILL   490.0
 #define LLAMA_DECODE    200.0
@@ -32,6 +36,29 @@ static double cpu_s(void)
 /* CPU seconds of the last measured section (the machine is shared: wall time includes waiting
  * for a core, CPU time does not). */
 static double last_cpu;
+
+#define MAX_REPEAT 15
+static int repeat = 3;
+
+/* A measurement repeated: its median rate, and the CPU seconds of that run. */
+struct median {
+	double rate, cpu;
+};
+
+static struct median median_of(double *rate, double *cpu, int n)
+{
+	int idx[MAX_REPEAT];
+	for (int i = 0; i < n; i++)
+		idx[i] = i;
+	for (int i = 1; i < n; i++)
+		for (int k = i; k > 0 && rate[idx[k]] < rate[idx[k - 1]]; k--) {
+			int t = idx[k];
+			idx[k] = idx[k - 1];
+			idx[k - 1] = t;
+		}
+	struct median m = {rate[idx[n / 2]], cpu[idx[n / 2]]};
+	return m;
+}
 
 static int32_t argmax(const float *x, size_t n)
 {
@@ -153,6 +180,23 @@ static double run_batched(struct bench *b, int N, size_t p, size_t n)
 	return (double)N * (double)n / dt;
 }
 
+/* One kind of run, with its sizes: prefill(n), decode(ctx, n) or batched(N, p, n). */
+enum run_kind { RUN_PREFILL, RUN_DECODE, RUN_BATCHED };
+
+/* The median over `repeat` runs of one kind. */
+static struct median measure(struct bench *b, enum run_kind kind, size_t x, size_t y, size_t z)
+{
+	double rate[MAX_REPEAT], cpu[MAX_REPEAT];
+	for (int i = 0; i < repeat; i++) {
+		last_cpu = 0;
+		rate[i] = kind == RUN_PREFILL  ? run_prefill(b, x)
+		          : kind == RUN_DECODE ? run_decode(b, x, y)
+		                               : run_batched(b, (int)x, y, z);
+		cpu[i] = last_cpu;
+	}
+	return median_of(rate, cpu, repeat);
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -162,7 +206,15 @@ int main(int argc, char **argv)
 			quick = true;
 		else if (strcmp(argv[i], "--f32") == 0)
 			f32 = true;
-		else
+		else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+			long r;
+			if (am_parse_long(argv[++i], &r, "--repeat", NULL) < 0 || r < 1 ||
+			    r > MAX_REPEAT) {
+				fprintf(stderr, "bench_engine: --repeat takes 1..%d\n", MAX_REPEAT);
+				return 2;
+			}
+			repeat = (int)r;
+		} else
 			path = argv[i];
 	}
 	struct am_err err = {0};
@@ -177,8 +229,8 @@ int main(int argc, char **argv)
 	am_rng_seed(&rng, 7);
 	for (size_t i = 0; i < b.n_prompt; i++)
 		b.prompt[i] = (int32_t)am_rng_below(&rng, b.V);
-	printf("model: %s\ncpu: %s%s\n", path, am_cpu_features_string(),
-	       f32 ? " (f32 activations)" : "");
+	printf("model: %s\ncpu: %s%s\nmedian of %d runs each\n", path, am_cpu_features_string(),
+	       f32 ? " (f32 activations)" : "", repeat);
 	printf("llama.cpp reference (issue 6, this machine, 2 threads): prefill@512 %.0f t/s, "
 	       "decode %.0f t/s, decode@4096 %.0f t/s\n",
 	       LLAMA_PREFILL, LLAMA_DECODE, LLAMA_DECODE_4K);
@@ -186,15 +238,17 @@ int main(int argc, char **argv)
 		if (am_llm_ctx_init(&b.c, threads, &err) < 0)
 			die(&err);
 		b.c.k.f32_activations = f32;
-		double pf = run_prefill(&b, 512), pf_cpu = 512 / last_cpu;
+		struct median pm = measure(&b, RUN_PREFILL, 512, 0, 0);
+		double pf = pm.rate, pf_cpu = 512 / pm.cpu;
 		size_t nd = quick ? 32 : 128;
-		double dc = run_decode(&b, 0, nd), dc_cpu = (double)nd / last_cpu;
+		struct median dm = measure(&b, RUN_DECODE, 0, nd, 0);
+		double dc = dm.rate, dc_cpu = (double)nd / dm.cpu;
 		printf("threads %d: prefill@512 %7.1f t/s (x%.2f)  decode@0 %7.1f t/s (x%.2f)   "
 		       "[per CPU-second: prefill %.1f, decode %.1f]\n",
 		       threads, pf, pf / LLAMA_PREFILL, dc, dc / LLAMA_DECODE, pf_cpu, dc_cpu);
 		fflush(stdout);
 		if (!quick) {
-			double d4 = run_decode(&b, 4096, 32);
+			double d4 = measure(&b, RUN_DECODE, 4096, 32, 0).rate;
 			printf("threads %d: decode@4096 %7.1f t/s (x%.2f)\n", threads, d4,
 			       d4 / LLAMA_DECODE_4K);
 		}
@@ -202,7 +256,9 @@ int main(int argc, char **argv)
 			double base = 0;
 			int ns[3] = {1, 4, 16};
 			for (int k = 0; k < 3; k++) {
-				double r = run_batched(&b, ns[k], 128, quick ? 16 : 64);
+				double r =
+				    measure(&b, RUN_BATCHED, (size_t)ns[k], 128, quick ? 16 : 64)
+				        .rate;
 				if (k == 0)
 					base = r;
 				printf("threads 2: batched N=%-2d %7.1f generated t/s (x%.2f vs "
