@@ -104,6 +104,7 @@ struct matmul_job {
 	size_t tiles_per_chunk[8];
 	size_t n_chunks;
 	size_t scratch_floats; /* per thread: a dequantized tile, then an unpacked group */
+	size_t n_quant_chunks;
 	bool avx2;
 	bool f32[8]; /* matrix i multiplies dequantized weights with float activations */
 };
@@ -209,17 +210,21 @@ static void matmul_worker(void *ctx, size_t ci, int thread)
 		matmul_tile(j, mi, r0, AM_MIN(r0 + TILE_ROWS, w->rows), scratch);
 }
 
-/* Token t's activations into 16-bit blocks. */
-static void quantize_worker(void *ctx, size_t t, int thread)
+/* Chunk c of the tokens' activations into 16-bit blocks: tokens [c * n / nc, (c + 1) * n / nc)
+ * of n tokens in nc = j->n_quant_chunks runs. */
+static void quantize_worker(void *ctx, size_t c, int thread)
 {
 	const struct matmul_job *j = ctx;
-	size_t cols = j->ws[0]->cols;
-	struct am_qa_block *act = (struct am_qa_block *)j->k->act + t * (cols / AM_QA_BLOCK);
+	size_t cols = j->ws[0]->cols, nc = j->n_quant_chunks;
 	(void)thread;
-	if (j->avx2)
-		am_quantize_qa_avx2(j->x + t * cols, act, cols);
-	else
-		am_quantize_qa_ref(j->x + t * cols, act, cols);
+	for (size_t t = c * j->n_tok / nc; t < (c + 1) * j->n_tok / nc; t++) {
+		struct am_qa_block *act =
+		    (struct am_qa_block *)j->k->act + t * (cols / AM_QA_BLOCK);
+		if (j->avx2)
+			am_quantize_qa_avx2(j->x + t * cols, act, cols);
+		else
+			am_quantize_qa_ref(j->x + t * cols, act, cols);
+	}
 }
 
 static int grow(void **p, size_t *cap, size_t need)
@@ -258,11 +263,10 @@ int am_matmul_multi(struct am_kernel_ctx *k, size_t n_mats, const struct am_qmat
 		if (ws[i]->cols != cols)
 			return AM_EINVAL;
 		size_t tiles = (ws[i]->rows + TILE_ROWS - 1) / TILE_ROWS;
-		/* a few chunks per thread: long contiguous runs for one token (streaming the
-		 * weights), finer ones when several tokens make each tile costly, so that a thread
-		 * finishing early takes over work */
-		size_t per_thread = n_tok >= 4 ? 16 : 4;
-		j.tiles_per_chunk[i] = AM_MAX((size_t)1, tiles / ((size_t)nth * per_thread));
+		/* about four contiguous runs of tiles per thread: a thread streams its part of
+		 * the weights, claims are few (each moves a cache line between cores), and one
+		 * that finishes early still takes over work */
+		j.tiles_per_chunk[i] = AM_MAX((size_t)1, tiles / ((size_t)nth * 4));
 		j.chunks_before[i] = j.n_chunks;
 		j.n_chunks += (tiles + j.tiles_per_chunk[i] - 1) / j.tiles_per_chunk[i];
 		j.f32[i] = k->f32_activations || !am_quant_uses_qa(ws[i]->type) ||
@@ -278,7 +282,9 @@ int am_matmul_multi(struct am_kernel_ctx *k, size_t n_mats, const struct am_qmat
 		if (grow(&k->act, &k->act_cap,
 		         n_tok * (cols / AM_QA_BLOCK) * sizeof(struct am_qa_block)))
 			return AM_ENOMEM;
-		am_threadpool_run(k->pool, quantize_worker, &j, n_tok);
+		/* two runs of tokens per thread (see run_tokens in llm.c) */
+		j.n_quant_chunks = AM_MIN(n_tok, 2 * (size_t)nth);
+		am_threadpool_run(k->pool, quantize_worker, &j, j.n_quant_chunks);
 	}
 	/* a tile of floats, then room for one unpacked group (fewer than 2 bytes per weight) */
 	j.scratch_floats = TILE_ROWS * cols + TILE_ROWS * cols / 2;

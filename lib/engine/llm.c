@@ -707,6 +707,7 @@ struct tok_job {
 	size_t off;
 	int layer;
 	enum tok_stage stage;
+	size_t n, n_chunks; /* tokens, and the runs of them the pool hands out */
 	float *x, *xn, *q, *k, *v, *gate, *up, *tmp;
 	float *rope_cs; /* per token: 2 * n_rot floats (global layers, then local) */
 };
@@ -790,16 +791,23 @@ static void tok_step(const struct tok_job *j, size_t i)
 	}
 }
 
-static void tok_worker(void *ctx, size_t i, int thread)
+/* Chunk ci of n_chunks: a contiguous run of the job's n tokens. */
+static void tok_worker(void *ctx, size_t ci, int thread)
 {
+	const struct tok_job *j = ctx;
 	(void)thread;
-	tok_step(ctx, i);
+	for (size_t i = ci * j->n / j->n_chunks; i < (ci + 1) * j->n / j->n_chunks; i++)
+		tok_step(j, i);
 }
 
 static void run_tokens(struct am_llm_ctx *c, struct tok_job *j, enum tok_stage stage, size_t n)
 {
+	/* two runs of tokens per thread: each claim moves a cache line between cores, which
+	 * costs more than a token's norms */
 	j->stage = stage;
-	am_threadpool_run(c->pool, tok_worker, j, n);
+	j->n = n;
+	j->n_chunks = AM_MIN(n, 2 * (size_t)am_threadpool_size(c->pool));
+	am_threadpool_run(c->pool, tok_worker, j, j->n_chunks);
 }
 
 /* One ubatch of n tokens starting at batch index off. */

@@ -43,21 +43,26 @@ static inline void cpu_relax(void)
 }
 
 /* Claim and run chunks of generation gen until none is left. */
+/* Claim and run chunks of generation gen until none is left; then count them done, once (the
+ * counter's cache line moves between cores once per thread and job, not once per chunk). */
 static void work_on(struct am_threadpool *pool, uint32_t gen, int ith)
 {
+	size_t ran = 0;
 	for (;;) {
 		uint64_t w = atomic_load_explicit(&pool->work, memory_order_acquire);
 		if ((uint32_t)(w >> 32) != gen)
-			return;
+			break;
 		size_t idx = (size_t)(uint32_t)w;
 		if (idx >= pool->n_chunks)
-			return;
+			break;
 		if (!atomic_compare_exchange_weak_explicit(
 		        &pool->work, &w, w + 1, memory_order_acq_rel, memory_order_acquire))
 			continue;
 		pool->fn(pool->ctx, idx, ith);
-		atomic_fetch_add_explicit(&pool->done, 1, memory_order_release);
+		ran++;
 	}
+	if (ran)
+		atomic_fetch_add_explicit(&pool->done, ran, memory_order_release);
 }
 
 static void *worker_main(void *p)
