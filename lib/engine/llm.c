@@ -745,7 +745,8 @@ static void tok_step(const struct tok_job *j, size_t i)
 		long pos = j->b->pos[j->off + i];
 		struct am_rope g = layer_rope(j->m, false), l = layer_rope(j->m, true);
 		am_rope_cs(&g, pos, cs);
-		am_rope_cs(&l, pos, cs + hp->n_rot);
+		if (hp->sliding_window > 0) /* only then do local layers exist */
+			am_rope_cs(&l, pos, cs + hp->n_rot);
 		am_rmsnorm(x, L->attn_norm, E, hp->eps, xn);
 		return;
 	}
