@@ -1,7 +1,7 @@
 /* kernels.h: the compute kernels of the local engine. Every op has a naive reference
  * (am_*_ref: plain loops, double accumulation where it matters) that the optimised versions
- * (AVX2/FMA/F16C chosen at run time from am_cpu_features(), with a scalar fallback) are tested
- * against.
+ * (AVX2/FMA/F16C, and AVX-512 / VNNI where the CPU has them, chosen at run time from
+ * am_cpu_features(), with a scalar fallback) are tested against.
  *
  * Layouts: a weight matrix has `rows` output rows of `cols` inputs each, row-major, every row a
  * whole number of blocks of its type (struct am_qmat). Activations are row-major
