@@ -1,5 +1,5 @@
 /* qpack.c: the packed weight layout of the integer matmul (see amlab/quant.h): packing, unpacking
- * and the scalar reference dot product, with the run-time dispatch to the AVX2 version.
+ * and the scalar reference dot product, with the run-time dispatch to the SIMD versions.
  *
  * Why a second layout: ggml stores a matrix row by row, so a decoding step (one activation vector)
  * computes each output with a horizontal reduction per 32-element block, and the scales arrive one
@@ -11,8 +11,6 @@
 
 #include "amlab/cpu.h"
 #include "quant_internal.h"
-
-#include <math.h>
 
 bool am_qp_supported(enum am_ggml_type t)
 {
@@ -30,43 +28,43 @@ static size_t scale_bytes(enum am_ggml_type t)
 	return t == AM_GGML_Q4_1 ? 4 : 2;
 }
 
-void am_qp_pack_group(enum am_ggml_type t, const uint8_t *src, size_t row_bytes, size_t n_rows,
-                      size_t cols, uint8_t *dst)
+/* Move n_rows rows between their ggml layout (rows, row_bytes apart) and a packed group (grp):
+ * into the group when pack, out of it otherwise. One mapping serves both directions. */
+static void move_group(enum am_ggml_type t, uint8_t *rows, size_t row_bytes, size_t n_rows,
+                       size_t cols, uint8_t *grp, bool pack)
 {
-	size_t bb = am_quant_block_bytes(t), nb = cols / 32, cb = code_bytes(t),
-	       sb = scale_bytes(t);
-	memset(dst, 0, nb * AM_QP_ROWS * bb);
-	for (size_t b = 0; b < nb; b++) {
-		uint8_t *g = dst + b * AM_QP_ROWS * bb;
-		uint8_t *codes = g + AM_QP_ROWS * sb;
+	size_t bb = am_quant_block_bytes(t), cb = code_bytes(t), sb = scale_bytes(t);
+	for (size_t b = 0; b < cols / 32; b++) {
+		uint8_t *g = grp + b * AM_QP_ROWS * bb, *codes = g + AM_QP_ROWS * sb;
 		for (size_t r = 0; r < n_rows; r++) {
-			const uint8_t *blk = src + r * row_bytes + b * bb;
-			memcpy(g + 2 * r, blk, 2); /* d */
-			if (t == AM_GGML_Q4_1)
-				memcpy(g + 2 * AM_QP_ROWS + 2 * r, blk + 2, 2); /* m */
-			/* code bytes in pairs: pair c of row r goes to chunk c, slot r */
-			for (size_t c = 0; c < cb / 2; c++)
-				memcpy(codes + c * 2 * AM_QP_ROWS + 2 * r, blk + sb + 2 * c, 2);
+			uint8_t *blk = rows + r * row_bytes + b * bb;
+			/* d, (Q4_1) m, then the code bytes in pairs: pair c of row r goes to chunk
+			 * c, slot r */
+			uint8_t *packed[2 + 16] = {g + 2 * r, g + 2 * AM_QP_ROWS + 2 * r};
+			uint8_t *plain[2 + 16] = {blk, blk + 2};
+			size_t n = t == AM_GGML_Q4_1 ? 2 : 1;
+			for (size_t c = 0; c < cb / 2; c++, n++) {
+				packed[n] = codes + c * 2 * AM_QP_ROWS + 2 * r;
+				plain[n] = blk + sb + 2 * c;
+			}
+			for (size_t i = 0; i < n; i++)
+				memcpy(pack ? packed[i] : plain[i], pack ? plain[i] : packed[i], 2);
 		}
 	}
 }
 
+void am_qp_pack_group(enum am_ggml_type t, const uint8_t *src, size_t row_bytes, size_t n_rows,
+                      size_t cols, uint8_t *dst)
+{
+	memset(dst, 0, cols / 32 * AM_QP_ROWS * am_quant_block_bytes(t));
+	/* the rows are only read when packing */
+	move_group(t, (uint8_t *)src, row_bytes, n_rows, cols, dst, true);
+}
+
 void am_qp_unpack_group(enum am_ggml_type t, const uint8_t *grp, size_t cols, uint8_t *dst)
 {
-	size_t bb = am_quant_block_bytes(t), nb = cols / 32, cb = code_bytes(t),
-	       sb = scale_bytes(t), row_bytes = nb * bb;
-	for (size_t b = 0; b < nb; b++) {
-		const uint8_t *g = grp + b * AM_QP_ROWS * bb;
-		const uint8_t *codes = g + AM_QP_ROWS * sb;
-		for (size_t r = 0; r < AM_QP_ROWS; r++) {
-			uint8_t *blk = dst + r * row_bytes + b * bb;
-			memcpy(blk, g + 2 * r, 2);
-			if (t == AM_GGML_Q4_1)
-				memcpy(blk + 2, g + 2 * AM_QP_ROWS + 2 * r, 2);
-			for (size_t c = 0; c < cb / 2; c++)
-				memcpy(blk + sb + 2 * c, codes + c * 2 * AM_QP_ROWS + 2 * r, 2);
-		}
-	}
+	move_group(t, dst, cols / 32 * am_quant_block_bytes(t), AM_QP_ROWS, cols, (uint8_t *)grp,
+	           false);
 }
 
 static uint16_t rd16(const uint8_t *p)
